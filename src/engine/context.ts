@@ -1,0 +1,14 @@
+import type { Emit } from '../report/events.js';
+import type { RetryPolicy } from './retry.js';
+import type { ObjectStore } from './store.js';
+
+/** What every transfer needs; passed in, never global. */
+export interface EngineContext {
+  store: ObjectStore;
+  signal: AbortSignal;
+  emit: Emit;
+  retry: RetryPolicy;
+  /** Parts or ranges in flight per file. */
+  parallel: number;
+  now: () => number;
+}

@@ -1,0 +1,29 @@
+import type { FileHandle } from 'node:fs/promises';
+import { TransferError } from '../errors.js';
+
+/** Read exactly buf.length bytes at `position`; a short read means the file shrank. */
+export async function readFull(fh: FileHandle, buf: Buffer, position: number, name: string): Promise<Buffer> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) throw changedWhileReading(name);
+    done += bytesRead;
+  }
+  return buf;
+}
+
+export function changedWhileReading(name: string): TransferError {
+  return new TransferError(`${name} changed while it was being uploaded: rerun to upload the new version`);
+}
+
+/** The file must still be what the plan saw: never publish an object made of two versions. */
+export async function assertUnchanged(
+  fh: FileHandle,
+  expected: { size: number; mtimeMs: number },
+  name: string,
+): Promise<void> {
+  const st = await fh.stat();
+  if (st.size !== expected.size || Math.trunc(st.mtimeMs) !== Math.trunc(expected.mtimeMs)) {
+    throw changedWhileReading(name);
+  }
+}

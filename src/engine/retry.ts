@@ -1,0 +1,79 @@
+import { isAbort } from '../errors.js';
+
+export interface RetryPolicy {
+  /** Total attempts, first one included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
+
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeoutException',
+  'StalledError',
+]);
+
+/**
+ * Retry what a second attempt can fix (network faults, 5xx, 429, SlowDown);
+ * never an abort, auth failures or other 4xx.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (isAbort(err) || !(err instanceof Error)) return false;
+  const e = err as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) {
+    if (status === 429 || status >= 500) return true;
+    if (status >= 400) return RETRYABLE_CODES.has(e.Code ?? e.name);
+  }
+  return RETRYABLE_CODES.has(e.code ?? '') || RETRYABLE_CODES.has(e.name) || e.$retryable !== undefined;
+}
+
+/** Exponential backoff with full jitter (AWS architecture blog's recommendation). */
+export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * cap);
+}
+
+export interface RetryDeps {
+  policy: RetryPolicy;
+  signal: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+export async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  const { setTimeout } = await import('node:timers/promises');
+  await setTimeout(ms, undefined, { signal });
+}
+
+/** Run `fn` until it succeeds, fails for good, or the signal aborts. `fn` must rebuild its request body each time. */
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, deps: RetryDeps): Promise<T> {
+  const sleep = deps.sleep ?? abortableSleep;
+  for (let attempt = 1; ; attempt++) {
+    deps.signal.throwIfAborted();
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (deps.signal.aborted || attempt >= deps.policy.attempts || !isRetryable(err)) throw err;
+      const delay = backoffMs(attempt, deps.policy);
+      deps.onRetry?.(err, attempt, delay);
+      await sleep(delay, deps.signal);
+    }
+  }
+}

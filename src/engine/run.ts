@@ -1,0 +1,125 @@
+import pLimit from 'p-limit';
+import { isAbort, describeError } from '../errors.js';
+import { formatS3 } from '../location.js';
+import type { Plan, PlanItem } from '../plan/plan.js';
+import type { EngineContext } from './context.js';
+import { downloadObject } from './download.js';
+import { uploadFile, type UploadResult, type UploadSession, type UploadJob } from './upload.js';
+import { explainS3Error } from './s3-errors.js';
+
+export interface RunOptions {
+  /** Files in flight at once. */
+  jobs: number;
+  dryRun: boolean;
+  /** Part size for standard input (unknown length). */
+  streamPartSize: number;
+  stdin: NodeJS.ReadableStream;
+  /** A checkpoint session for a multipart upload, when checkpoints are on. */
+  uploadSession?: ((job: UploadJob) => UploadSession | undefined) | undefined;
+}
+
+export interface RunSummary {
+  copied: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  ms: number;
+  interrupted: boolean;
+}
+
+/** Carry out a plan: files in parallel, failures reported and counted, the rest goes on. */
+export async function runPlan(ctx: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
+  const started = ctx.now();
+  const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
+  for (const message of plan.warnings) ctx.emit({ type: 'warning', message });
+  let nextId = 1;
+  const limit = pLimit(opts.jobs);
+  await Promise.all(
+    plan.items.map((item) => {
+      if (item.action === 'skip') {
+        summary.skipped++;
+        ctx.emit({ type: 'skip', source: item.source, destination: item.destination, reason: item.reason });
+        return undefined;
+      }
+      if (item.action === 'refuse') {
+        summary.failed++;
+        ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: item.message });
+        return undefined;
+      }
+      if (opts.dryRun) {
+        const { source, destination, size } = describeItem(item);
+        ctx.emit({ type: 'would-copy', source, destination, size, reason: 'reason' in item ? item.reason : 'copy' });
+        return undefined;
+      }
+      const id = nextId++;
+      return limit(() => runItem(ctx, item, id, opts, summary));
+    }),
+  );
+  summary.interrupted = ctx.signal.aborted;
+  summary.ms = ctx.now() - started;
+  ctx.emit({ type: 'summary', ...summary });
+  return summary;
+}
+
+function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
+  switch (item.action) {
+    case 'upload':
+      return { source: item.job.path, destination: formatS3(item.job.bucket, item.job.key), size: item.job.size };
+    case 'download':
+      return { source: formatS3(item.job.bucket, item.job.key), destination: item.job.path, size: item.job.size };
+    case 'stdin':
+      return { source: '-', destination: formatS3(item.bucket, item.key), size: 0 };
+  }
+}
+
+async function runItem(
+  ctx: EngineContext,
+  item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>,
+  id: number,
+  opts: RunOptions,
+  summary: RunSummary,
+): Promise<void> {
+  if (ctx.signal.aborted) return;
+  const { source, destination, size } = describeItem(item);
+  const t0 = ctx.now();
+  ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && item.job.partSize !== undefined });
+  try {
+    let result: UploadResult & { size?: number };
+    if (item.action === 'upload') {
+      const job = { ...item.job, id };
+      result = await uploadFile(ctx, job, opts.uploadSession?.(job));
+    } else if (item.action === 'download') {
+      result = await downloadObject(ctx, { ...item.job, id });
+    } else {
+      const out = await ctx.store.putStream(
+        {
+          bucket: item.bucket,
+          key: item.key,
+          body: opts.stdin as import('node:stream').Readable,
+          metadata: { mtime: (ctx.now() / 1000).toFixed(3) },
+          partSize: opts.streamPartSize,
+          parallel: ctx.parallel,
+        },
+        ctx.signal,
+        (bytes) => ctx.emit({ type: 'progress', id, bytes }),
+      );
+      result = { bytesSent: out.size, size: out.size };
+    }
+    summary.copied++;
+    summary.bytes += result.bytesSent;
+    ctx.emit({
+      type: 'done',
+      id,
+      source,
+      destination,
+      size: result.size ?? size,
+      bytesSent: result.bytesSent,
+      ms: ctx.now() - t0,
+      resumed: result.resumed,
+    });
+  } catch (err) {
+    if (isAbort(err) || ctx.signal.aborted) return;
+    summary.failed++;
+    ctx.emit({ type: 'error', id, source, destination, message: describeError(explainS3Error(err, item.action === 'upload' || item.action === 'stdin' ? destination : source)) });
+  }
+}

@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+
+/** What a listing or HEAD tells about an object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModifiedMs: number;
+  etag: string;
+  /** File mtime recorded by the uploader (`mtime` metadata), when known. */
+  mtimeMs?: number | undefined;
+  versionId?: string | undefined;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  size: number;
+  etag: string;
+  crc32c?: string | undefined;
+}
+
+export interface PutInput {
+  bucket: string;
+  key: string;
+  body: Buffer;
+  /** Base64 CRC32C of body: the server rejects the request if the bytes differ. */
+  crc32c: string;
+  metadata: Record<string, string>;
+}
+
+export interface PartInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  body: Buffer;
+  crc32c: string;
+}
+
+export interface GetInput {
+  bucket: string;
+  key: string;
+  /** Inclusive byte range. */
+  range?: { start: number; end: number } | undefined;
+  /** Pin the object: the server answers 412 if it changed. */
+  ifMatch?: string | undefined;
+  versionId?: string | undefined;
+}
+
+export interface GetOutput {
+  body: Readable;
+  contentLength: number;
+  etag: string;
+  metadata: Record<string, string>;
+  lastModifiedMs: number;
+}
+
+/**
+ * The object-store port: everything the engine asks of S3. The S3 adapter
+ * implements it; tests may wrap it to count or break calls.
+ */
+export interface ObjectStore {
+  list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
+  head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
+  put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
+  /** Upload a stream of unknown length (stdin). */
+  putStream(
+    input: { bucket: string; key: string; body: Readable; metadata: Record<string, string>; partSize: number; parallel: number },
+    signal: AbortSignal,
+    onProgress: (bytes: number) => void,
+  ): Promise<{ etag: string; size: number }>;
+  createMultipartUpload(
+    input: { bucket: string; key: string; metadata: Record<string, string> },
+    signal: AbortSignal,
+  ): Promise<string>;
+  uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }>;
+  listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]>;
+  completeMultipartUpload(
+    input: { bucket: string; key: string; uploadId: string; parts: readonly PartInfo[] },
+    signal: AbortSignal,
+  ): Promise<{ etag: string; crc32c?: string | undefined }>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<void>;
+  get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
+}

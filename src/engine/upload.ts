@@ -1,0 +1,184 @@
+import fs from 'node:fs/promises';
+import pLimit from 'p-limit';
+import { TransferError, isAbort } from '../errors.js';
+import { splitParts, type Part } from '../plan/part-size.js';
+import { formatS3 } from '../location.js';
+import { compositeCrc32c, crc32cBase64 } from './checksum.js';
+import type { EngineContext } from './context.js';
+import { assertUnchanged, readFull } from './local-file.js';
+import { encodeMtime } from './s3-store.js';
+import { withRetry } from './retry.js';
+import type { PartInfo } from './store.js';
+
+export interface UploadJob {
+  id: number;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  bucket: string;
+  key: string;
+  /** Multipart when set; single PUT otherwise. */
+  partSize?: number | undefined;
+}
+
+export interface UploadResult {
+  bytesSent: number;
+  resumed?: { partsDone: number; partsTotal: number; bytesSkipped: number } | undefined;
+}
+
+/** Where a multipart upload stands; what a checkpoint saves. */
+export interface MultipartState {
+  uploadId: string;
+  partSize: number;
+  done: Map<number, PartInfo>;
+}
+
+/**
+ * Hooks a checkpoint provides. Without them, an upload that fails is aborted on
+ * the server (as aws-cli does), so no parts are left behind.
+ */
+export interface UploadSession {
+  /** An upload to resume (already reconciled with the server), or undefined to start one. */
+  resume(signal: AbortSignal): Promise<MultipartState | undefined>;
+  started(state: MultipartState): Promise<void>;
+  partDone(state: MultipartState): void;
+  /** Called when the upload stops without completing; return true to keep the server-side upload. */
+  keepOnFailure(state: MultipartState): Promise<boolean>;
+  completed(): Promise<void>;
+}
+
+export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: UploadSession): Promise<UploadResult> {
+  const fh = await fs.open(job.path, 'r');
+  try {
+    await assertUnchanged(fh, job, job.path);
+    const metadata = { mtime: encodeMtime(job.mtimeMs) };
+    if (job.partSize === undefined) return await putSingle(ctx, job, fh, metadata);
+    return await putMultipart(ctx, job, fh, metadata, session);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function putSingle(
+  ctx: EngineContext,
+  job: UploadJob,
+  fh: fs.FileHandle,
+  metadata: Record<string, string>,
+): Promise<UploadResult> {
+  const body = await readFull(fh, Buffer.allocUnsafe(job.size), 0, job.path);
+  await assertUnchanged(fh, job, job.path);
+  const crc32c = crc32cBase64(body);
+  await withRetry(() => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal), {
+    policy: ctx.retry,
+    signal: ctx.signal,
+    onRetry: retryReporter(ctx, job.path),
+  });
+  ctx.emit({ type: 'progress', id: job.id, bytes: job.size });
+  return { bytesSent: job.size };
+}
+
+function retryReporter(ctx: EngineContext, source: string) {
+  return (err: unknown, attempt: number, delayMs: number) =>
+    ctx.emit({ type: 'retry', source, attempt, delayMs, message: err instanceof Error ? err.message : String(err) });
+}
+
+async function putMultipart(
+  ctx: EngineContext,
+  job: UploadJob,
+  fh: fs.FileHandle,
+  metadata: Record<string, string>,
+  session: UploadSession | undefined,
+): Promise<UploadResult> {
+  const partSize = job.partSize!;
+  const retry = { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, job.path) };
+  let state = await session?.resume(ctx.signal);
+  const resumedParts = state?.done.size ?? 0;
+  if (!state) {
+    const uploadId = await withRetry(
+      () => ctx.store.createMultipartUpload({ bucket: job.bucket, key: job.key, metadata }, ctx.signal),
+      retry,
+    );
+    state = { uploadId, partSize, done: new Map() };
+    await session?.started(state);
+  }
+  const current = state;
+  const parts = splitParts(job.size, partSize);
+  const bytesSkipped = [...current.done.values()].reduce((n, p) => n + p.size, 0);
+  if (bytesSkipped > 0) ctx.emit({ type: 'progress', id: job.id, bytes: bytesSkipped });
+
+  // First failure stops new parts; in-flight ones are cancelled through `stop`.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let failure: unknown;
+  const limit = pLimit(ctx.parallel);
+  const sendPart = async (part: Part) => {
+    if (failure !== undefined || signal.aborted) return;
+    try {
+      const body = await readFull(fh, Buffer.allocUnsafe(part.size), part.offset, job.path);
+      const crc32c = crc32cBase64(body);
+      const { etag } = await withRetry(
+        () =>
+          ctx.store.uploadPart(
+            { bucket: job.bucket, key: job.key, uploadId: current.uploadId, partNumber: part.partNumber, body, crc32c },
+            signal,
+          ),
+        { ...retry, signal },
+      );
+      current.done.set(part.partNumber, { partNumber: part.partNumber, size: part.size, etag, crc32c });
+      session?.partDone(current);
+      ctx.emit({ type: 'progress', id: job.id, bytes: part.size });
+    } catch (err) {
+      if (failure === undefined) failure = err;
+      stop.abort();
+    }
+  };
+
+  try {
+    await Promise.all(parts.filter((p) => !current.done.has(p.partNumber)).map((p) => limit(() => sendPart(p))));
+    if (failure !== undefined) throw ctx.signal.aborted && !isAbort(failure) ? ctx.signal.reason : failure;
+    ctx.signal.throwIfAborted();
+    await assertUnchanged(fh, job, job.path);
+    const ordered = parts.map((p) => current.done.get(p.partNumber)!);
+    const out = await withRetry(
+      () =>
+        ctx.store.completeMultipartUpload(
+          { bucket: job.bucket, key: job.key, uploadId: current.uploadId, parts: ordered },
+          ctx.signal,
+        ),
+      retry,
+    );
+    const expected = compositeCrc32c(ordered.map((p) => p.crc32c!));
+    if (out.crc32c && out.crc32c !== expected) {
+      throw new TransferError(
+        `${formatS3(job.bucket, job.key)}: server checksum ${out.crc32c} differs from the local ${expected}; the object is suspect, upload it again`,
+      );
+    }
+  } catch (err) {
+    await settleFailedUpload(ctx, job, current, session);
+    throw err;
+  }
+  await session?.completed();
+  return {
+    bytesSent: job.size - bytesSkipped,
+    resumed: resumedParts > 0 ? { partsDone: resumedParts, partsTotal: parts.length, bytesSkipped } : undefined,
+  };
+}
+
+/** Keep the upload for a resume when a checkpoint wants it; otherwise abort it so no parts are orphaned. */
+async function settleFailedUpload(
+  ctx: EngineContext,
+  job: UploadJob,
+  state: MultipartState,
+  session: UploadSession | undefined,
+): Promise<void> {
+  if (session && (await session.keepOnFailure(state))) return;
+  try {
+    // The run's signal may be aborted already: the cleanup gets its own deadline.
+    await ctx.store.abortMultipartUpload(job.bucket, job.key, state.uploadId, AbortSignal.timeout(10_000));
+  } catch (err) {
+    ctx.emit({
+      type: 'warning',
+      message: `could not abort upload ${state.uploadId} of ${formatS3(job.bucket, job.key)}: ${err instanceof Error ? err.message : String(err)}; remove it with 's3xfer uploads abort'`,
+    });
+  }
+}

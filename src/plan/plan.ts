@@ -1,0 +1,205 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import {
+  asDirPrefix,
+  checkKeyLength,
+  formatLocation,
+  formatS3,
+  keyBasename,
+  safeLocalPath,
+  type Location,
+  type LocalLocation,
+  type S3Location,
+} from '../location.js';
+import type { ObjectInfo, ObjectStore } from '../engine/store.js';
+import type { UploadJob } from '../engine/upload.js';
+import type { DownloadJob } from '../engine/download.js';
+import type { PathFilter } from './filter.js';
+import { choosePartSize } from './part-size.js';
+import { decideDownload, decideUpload } from './update.js';
+import { walkLocal } from './walk.js';
+
+export interface PlanOptions {
+  recursive: boolean;
+  update: boolean;
+  filter: PathFilter;
+  bigfileThreshold: number;
+  /** Explicit --part-size, or undefined for auto. */
+  partSize: number | undefined;
+  defaultPartSize: number;
+}
+
+export type PlanItem =
+  | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
+  | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
+  | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'skip'; source: string; destination: string; reason: string }
+  | { action: 'refuse'; source: string; destination: string; message: string };
+
+export interface Plan {
+  items: PlanItem[];
+  warnings: string[];
+}
+
+export interface PlanDeps {
+  store: ObjectStore;
+  signal: AbortSignal;
+}
+
+/** Turn `cp SRC DST` into a list of transfers and skips. Nothing is written. */
+export async function planCopy(src: Location, dst: Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  if (src.kind === 'stdin') {
+    if (dst.kind !== 's3') throw new UsageError(`'-' (standard input) can only be copied to s3://bucket/key`);
+    if (dst.key === '' || dst.key.endsWith('/')) {
+      throw new UsageError(`standard input needs a full key: write s3://${dst.bucket}/${dst.key}NAME`);
+    }
+    return { items: [{ action: 'stdin', bucket: dst.bucket, key: dst.key }], warnings: [] };
+  }
+  if (dst.kind === 'stdin') throw new UsageError(`'-' can only be a source; writing to standard output is not supported`);
+  if (src.kind === 'local' && dst.kind === 's3') return planUpload(src, dst, opts, deps);
+  if (src.kind === 's3' && dst.kind === 'local') return planDownload(src, dst, opts, deps);
+  if (src.kind === 's3') throw new UsageError(`copying from S3 to S3 is not supported yet: download, then upload`);
+  throw new UsageError(`both '${src.path}' and '${formatLocation(dst)}' are local: one side must be s3://bucket/key`);
+}
+
+/** Multipart (or ranged) at or above the threshold, with a part size that fits S3's limits. */
+export function partSizeFor(size: number, opts: PlanOptions): number | undefined {
+  return size >= opts.bigfileThreshold && size > 0 ? choosePartSize(size, opts.partSize, opts.defaultPartSize) : undefined;
+}
+
+async function statOrUndefined(p: string) {
+  try {
+    return await fs.stat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function planUpload(src: LocalLocation, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  const st = await statOrUndefined(src.path);
+  if (!st) throw new UsageError(`${src.path}: no such file or directory`);
+  if (st.isDirectory()) {
+    if (!opts.recursive) throw new UsageError(`${src.path} is a directory: use -r to copy a tree`);
+    return planUploadTree(src.path, dst, opts, deps);
+  }
+  if (!st.isFile()) throw new UsageError(`${src.path} is not a regular file`);
+  const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + path.basename(src.path) : dst.key;
+  checkKeyLength(key);
+  const file = { relPath: path.basename(src.path), absPath: src.path, size: st.size, mtimeMs: st.mtimeMs };
+  const existing = opts.update ? await deps.store.head(dst.bucket, key, deps.signal) : undefined;
+  return { items: [uploadItem(file, dst.bucket, key, existing, opts)], warnings: [] };
+}
+
+function uploadItem(
+  file: { absPath: string; size: number; mtimeMs: number },
+  bucket: string,
+  key: string,
+  existing: ObjectInfo | undefined,
+  opts: PlanOptions,
+): PlanItem {
+  const decision = opts.update ? decideUpload(file, existing) : { copy: true, reason: 'copy' };
+  if (!decision.copy) return { action: 'skip', source: file.absPath, destination: formatS3(bucket, key), reason: decision.reason };
+  return {
+    action: 'upload',
+    reason: decision.reason,
+    job: { path: file.absPath, size: file.size, mtimeMs: file.mtimeMs, bucket, key, partSize: partSizeFor(file.size, opts) },
+  };
+}
+
+async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  const prefix = asDirPrefix(dst.key);
+  const { files, warnings } = await walkLocal(root);
+  // -u lists the destination once and decides in memory: no HEAD per file.
+  const existing = new Map<string, ObjectInfo>();
+  if (opts.update) for await (const o of deps.store.list(dst.bucket, prefix, deps.signal)) existing.set(o.key, o);
+  const items: PlanItem[] = [];
+  for (const file of files) {
+    if (!opts.filter(file.relPath)) continue;
+    const key = prefix + file.relPath;
+    try {
+      checkKeyLength(key);
+    } catch (err) {
+      items.push({ action: 'refuse', source: file.absPath, destination: formatS3(dst.bucket, key), message: (err as Error).message });
+      continue;
+    }
+    items.push(uploadItem(file, dst.bucket, key, existing.get(key), opts));
+  }
+  return { items, warnings };
+}
+
+async function planDownload(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  if (opts.recursive) return planDownloadTree(src, dst, opts, deps);
+  if (src.key === '' || src.key.endsWith('/')) {
+    throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
+  }
+  const info = await deps.store.head(src.bucket, src.key, deps.signal);
+  if (!info) {
+    throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
+  }
+  const dstStat = await statOrUndefined(dst.path);
+  const target = dst.isDirHint || dstStat?.isDirectory() ? path.join(dst.path, keyBasename(src.key)) : dst.path;
+  const items = [await downloadItem(info, src.bucket, target, opts, deps)];
+  return { items, warnings: [] };
+}
+
+async function downloadItem(info: ObjectInfo, bucket: string, target: string, opts: PlanOptions, deps: PlanDeps): Promise<PlanItem> {
+  const source = formatS3(bucket, info.key);
+  let reason = 'copy';
+  if (opts.update) {
+    const local = await statOrUndefined(target);
+    let decision = decideDownload(info, local);
+    if (decision.needsMetadata) {
+      // LastModified is newer than the file; the recorded mtime decides.
+      const head = info.mtimeMs === undefined ? await deps.store.head(bucket, info.key, deps.signal) : info;
+      if (head) {
+        info = { ...info, mtimeMs: head.mtimeMs ?? head.lastModifiedMs };
+        decision = decideDownload(info, local);
+      }
+    }
+    if (!decision.copy) return { action: 'skip', source, destination: target, reason: decision.reason };
+    reason = decision.reason;
+  }
+  return {
+    action: 'download',
+    reason,
+    job: {
+      bucket,
+      key: info.key,
+      size: info.size,
+      etag: info.etag,
+      lastModifiedMs: info.lastModifiedMs,
+      mtimeMs: info.mtimeMs,
+      versionId: info.versionId,
+      path: target,
+      partSize: partSizeFor(info.size, opts),
+    },
+  };
+}
+
+async function planDownloadTree(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  const prefix = asDirPrefix(src.key);
+  const items: PlanItem[] = [];
+  const warnings: string[] = [];
+  let listed = 0;
+  for await (const o of deps.store.list(src.bucket, prefix, deps.signal)) {
+    listed++;
+    if (o.key.endsWith('/')) continue; // a directory marker, not a file
+    const rel = o.key.slice(prefix.length);
+    if (!opts.filter(rel)) continue;
+    const target = safeLocalPath(dst.path, rel);
+    if (!target) {
+      items.push({
+        action: 'refuse',
+        source: formatS3(src.bucket, o.key),
+        destination: dst.path,
+        message: `${formatS3(src.bucket, o.key)}: key would be written outside ${dst.path} ('..' or absolute path); refused`,
+      });
+      continue;
+    }
+    items.push(await downloadItem(o, src.bucket, target, opts, deps));
+  }
+  if (listed === 0) warnings.push(`no objects under ${formatS3(src.bucket, prefix)}`);
+  return { items, warnings };
+}

@@ -1,0 +1,42 @@
+/**
+ * `-u/--update` decisions: pure functions, table-tested. Times compare in whole
+ * seconds, S3's LastModified resolution.
+ */
+export interface Decision {
+  copy: boolean;
+  reason: string;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** Upload when the object is missing or the file's mtime is newer than the object's time. */
+export function decideUpload(
+  file: { mtimeMs: number },
+  object: { lastModifiedMs: number; mtimeMs?: number | undefined } | undefined,
+): Decision {
+  if (!object) return { copy: true, reason: 'missing at destination' };
+  const objectTime = object.mtimeMs ?? object.lastModifiedMs;
+  return seconds(file.mtimeMs) > seconds(objectTime)
+    ? { copy: true, reason: 'source is newer' }
+    : { copy: false, reason: 'destination is up to date' };
+}
+
+/**
+ * Download when the file is missing or the object is newer. The object's time
+ * is its `mtime` metadata when known (what s3xfer set the file to last time),
+ * else LastModified. `needsMetadata` says the listing alone cannot decide:
+ * LastModified is newer than the file, but the recorded mtime may not be.
+ */
+export function decideDownload(
+  object: { lastModifiedMs: number; mtimeMs?: number | undefined },
+  file: { mtimeMs: number } | undefined,
+): Decision & { needsMetadata?: boolean } {
+  if (!file) return { copy: true, reason: 'missing at destination' };
+  if (seconds(object.lastModifiedMs) <= seconds(file.mtimeMs)) {
+    return { copy: false, reason: 'destination is up to date' };
+  }
+  if (object.mtimeMs === undefined) return { copy: true, reason: 'source is newer', needsMetadata: true };
+  return seconds(object.mtimeMs) > seconds(file.mtimeMs)
+    ? { copy: true, reason: 'source is newer' }
+    : { copy: false, reason: 'destination is up to date' };
+}

@@ -1,0 +1,30 @@
+/** What the engine reports. It never prints; a reporter renders these as text or JSON lines. */
+export type TransferEvent =
+  | {
+      type: 'start';
+      id: number;
+      source: string;
+      destination: string;
+      size: number;
+      multipart: boolean;
+    }
+  | { type: 'progress'; id: number; bytes: number }
+  | {
+      type: 'done';
+      id: number;
+      source: string;
+      destination: string;
+      size: number;
+      /** Bytes actually moved in this run (less than size after a resume). */
+      bytesSent: number;
+      ms: number;
+      resumed?: { partsDone: number; partsTotal: number; bytesSkipped: number } | undefined;
+    }
+  | { type: 'skip'; source: string; destination: string; reason: string }
+  | { type: 'would-copy'; source: string; destination: string; size: number; reason: string }
+  | { type: 'error'; id?: number | undefined; source: string; destination: string; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'retry'; source: string; attempt: number; delayMs: number; message: string }
+  | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };
+
+export type Emit = (event: TransferEvent) => void;

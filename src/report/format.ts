@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { formatSize } from '../size.js';
+import type { TransferEvent } from './events.js';
+
+export function formatRate(bytes: number, ms: number): string {
+  return ms > 0 ? `${formatSize(Math.round((bytes * 1000) / ms))}/s` : '-';
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** One human line for an event, or undefined for events shown only as bars. */
+export function formatEvent(e: TransferEvent): string | undefined {
+  switch (e.type) {
+    case 'done': {
+      const line = `copied ${e.source} -> ${e.destination} (${formatSize(e.size)})`;
+      if (!e.resumed) return line;
+      const name = path.basename(e.source);
+      return `${line}\nresumed ${name}: ${e.resumed.partsDone} of ${e.resumed.partsTotal} parts already uploaded, ${formatSize(e.resumed.bytesSkipped)} not resent`;
+    }
+    case 'skip':
+      return `skipped ${e.source}: ${e.reason}`;
+    case 'would-copy':
+      return `(dry run) would copy ${e.source} -> ${e.destination} (${formatSize(e.size)}): ${e.reason}`;
+    case 'error':
+      return `error: ${e.message}`;
+    case 'warning':
+      return `warning: ${e.message}`;
+    case 'summary': {
+      const parts = [`${e.copied} copied (${formatSize(e.bytes)} in ${formatDuration(e.ms)}, ${formatRate(e.bytes, e.ms)})`];
+      parts.push(`${e.skipped} skipped`, `${e.failed} failed`);
+      return `${e.interrupted ? 'interrupted: ' : ''}${parts.join(', ')}`;
+    }
+    default:
+      return undefined;
+  }
+}

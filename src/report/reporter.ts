@@ -1,0 +1,136 @@
+import cliProgress from 'cli-progress';
+import { formatSize } from '../size.js';
+import type { TransferEvent } from './events.js';
+import { formatEvent } from './format.js';
+
+export interface Reporter {
+  emit(event: TransferEvent): void;
+  /** A line outside the event stream (interrupt notice, fatal error). */
+  message(line: string, stream?: 'stdout' | 'stderr'): void;
+  close(): void;
+}
+
+export interface ReporterOptions {
+  json: boolean;
+  progress: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const toStderr = (e: TransferEvent) => e.type === 'error' || e.type === 'warning';
+
+/** NDJSON on stdout: one object per event (progress and retries omitted: too chatty for logs). */
+export class JsonReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  emit(e: TransferEvent): void {
+    if (e.type === 'progress') return;
+    this.out.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
+  }
+  message(line: string): void {
+    this.out.write(`${JSON.stringify({ type: 'message', message: line, time: new Date().toISOString() })}\n`);
+  }
+  close(): void {}
+}
+
+/** Plain lines: for logs, cron and pipes. */
+export class TextReporter implements Reporter {
+  constructor(protected readonly opts: Pick<ReporterOptions, 'stdout' | 'stderr'>) {}
+  emit(e: TransferEvent): void {
+    const line = formatEvent(e);
+    if (line !== undefined) this.message(line, toStderr(e) ? 'stderr' : 'stdout');
+  }
+  message(line: string, stream: 'stdout' | 'stderr' = 'stderr'): void {
+    (stream === 'stdout' ? this.opts.stdout : this.opts.stderr).write(`${line}\n`);
+  }
+  close(): void {}
+}
+
+/** On a terminal: a bar per large file in flight and a total, lines printed above them. */
+export class TtyReporter extends TextReporter {
+  private readonly bars: cliProgress.MultiBar;
+  private readonly total: cliProgress.SingleBar;
+  private readonly perFile = new Map<number, cliProgress.SingleBar>();
+  private readonly fileBytes = new Map<number, number>();
+  private totalBytes = 0;
+  private doneBytes = 0;
+  private readonly t0 = Date.now();
+
+  constructor(opts: Pick<ReporterOptions, 'stdout' | 'stderr'>) {
+    super(opts);
+    this.bars = new cliProgress.MultiBar(
+      {
+        stream: opts.stderr as NodeJS.WriteStream,
+        format: ' {bar} {percentage}% | {done}/{size} | {rate} | ETA {eta_formatted} | {name}',
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+        autopadding: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.total = this.bars.create(1, 0, { name: 'total', done: '0 B', size: '0 B', rate: '' });
+  }
+
+  override emit(e: TransferEvent): void {
+    switch (e.type) {
+      case 'start':
+        this.totalBytes += e.size;
+        if (e.multipart) {
+          this.perFile.set(e.id, this.bars.create(Math.max(e.size, 1), 0, { name: e.source, done: '0 B', size: formatSize(e.size), rate: '' }));
+        }
+        break;
+      case 'progress': {
+        this.doneBytes += e.bytes;
+        const bar = this.perFile.get(e.id);
+        if (bar) {
+          const done = (this.fileBytes.get(e.id) ?? 0) + e.bytes;
+          this.fileBytes.set(e.id, done);
+          bar.update(done, { done: formatSize(done) });
+        }
+        break;
+      }
+      case 'done':
+      case 'error':
+        if (e.type === 'error' && e.id === undefined) break;
+        this.finishBar(e.id!);
+        break;
+    }
+    const secs = (Date.now() - this.t0) / 1000;
+    this.total.setTotal(Math.max(this.totalBytes, 1));
+    this.total.update(this.doneBytes, {
+      done: formatSize(this.doneBytes),
+      size: formatSize(this.totalBytes),
+      rate: secs > 0 ? `${formatSize(Math.round(this.doneBytes / secs))}/s` : '',
+    });
+    if (e.type === 'summary') this.close();
+    super.emit(e);
+  }
+
+  private finishBar(id: number): void {
+    const bar = this.perFile.get(id);
+    if (!bar) return;
+    this.bars.remove(bar);
+    this.perFile.delete(id);
+    this.fileBytes.delete(id);
+  }
+
+  override message(line: string, stream: 'stdout' | 'stderr' = 'stderr'): void {
+    // While bars are drawn, every line goes above them so nothing is garbled.
+    if (this.open) this.bars.log(`${line}\n`);
+    else super.message(line, stream);
+  }
+
+  private open = true;
+  override close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.bars.stop();
+  }
+}
+
+export function createReporter(opts: ReporterOptions): Reporter {
+  if (opts.json) return new JsonReporter(opts.stdout);
+  if (opts.progress) return new TtyReporter(opts);
+  return new TextReporter(opts);
+}
