@@ -250,6 +250,20 @@ async function freePorts(count) {
   }
 }
 
+async function assertPortFree(port) {
+  const server = net.createServer();
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (err) {
+    throw new Error(`cannot use 127.0.0.1:${port} for MinIO: ${err.code ?? err.message}`);
+  } finally {
+    await new Promise((resolve) => server.close(() => resolve()));
+  }
+}
+
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 function randomString(length, alphabet = ALNUM) {
   let out = '';
@@ -274,15 +288,28 @@ async function isLive(endpoint) {
 }
 
 // Kills MinIO if the process that started it dies without calling stop()
-// (e.g. SIGKILL): it notices its stdin pipe closing. Exits by itself once MinIO is gone.
+// (e.g. SIGKILL): it notices its stdin pipe closing, kills MinIO and removes the
+// run dir. Exits by itself once MinIO is gone.
 const WATCHDOG = `
-const pid = Number(process.argv[1]);
-const killMinio = () => { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); };
-process.stdin.on('end', killMinio);
-process.stdin.on('error', killMinio);
+const [pid, runDir] = [Number(process.argv[1]), process.argv[2]];
+const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+let cleaning = false;
+const cleanUp = () => {
+  cleaning = true;
+  try { process.kill(pid, 'SIGKILL'); } catch {}
+  const until = Date.now() + 3000;
+  const wait = () => {
+    if (!gone() && Date.now() < until) return setTimeout(wait, 50);
+    try { require('node:fs').rmSync(runDir, { recursive: true, force: true }); } catch {}
+    process.exit(0);
+  };
+  wait();
+};
+process.stdin.on('end', cleanUp);
+process.stdin.on('error', cleanUp);
 process.stdin.resume();
 process.on('SIGINT', () => {});
-setInterval(() => { try { process.kill(pid, 0); } catch { process.exit(0); } }, 1000);
+setInterval(() => { if (!cleaning && gone()) process.exit(0); }, 1000);
 `;
 
 /**
@@ -297,6 +324,7 @@ setInterval(() => { try { process.kill(pid, 0); } catch { process.exit(0); } }, 
 export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}) {
   if (!(await exists(bin))) throw new Error(`MinIO binary not found at ${bin}; call ensureMinio() first`);
 
+  if (port) await assertPortFree(port); // else the health check could reach some other server
   const [apiPort, consolePort] = port ? [port, (await freePorts(1))[0]] : await freePorts(2);
   const accessKey = randomString(20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
   const secretKey = randomString(40);
@@ -307,9 +335,14 @@ export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}
   // unless the caller chose a data dir, data/.
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-minio-'));
   const certsDir = path.join(runDir, 'certs');
-  await fs.mkdir(certsDir);
   const data = dataDir ? path.resolve(dataDir) : path.join(runDir, 'data');
-  await fs.mkdir(data, { recursive: true });
+  try {
+    await fs.mkdir(certsDir);
+    await fs.mkdir(data, { recursive: true });
+  } catch (err) {
+    await fs.rm(runDir, { recursive: true, force: true });
+    throw err;
+  }
 
   const env = {
     ...process.env,
@@ -355,7 +388,7 @@ export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}
 
   let watchdog;
   if (child.pid) {
-    watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(child.pid)], { stdio: ['pipe', 'ignore', 'ignore'] });
+    watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(child.pid), runDir], { stdio: ['pipe', 'ignore', 'ignore'] });
     watchdog.on('error', () => {});
     watchdog.stdin.on('error', () => {});
     watchdog.unref();

@@ -53,6 +53,11 @@ function positiveInt(value: unknown, flag: string): number {
   return n;
 }
 
+/** yargs-parser reads a lone '-' (standard input) as `true`. */
+function positional(value: unknown): string {
+  return value === true ? '-' : String(value);
+}
+
 function checkPartSize(size: number): number {
   if (size < MIN_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is below S3's minimum of 5 MiB: use 5MiB or more`);
   if (size > MAX_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is above S3's maximum of 5 GiB`);
@@ -84,7 +89,7 @@ export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableSt
       (y) =>
         connectionOptions(
           y
-            .positional('source', { type: 'string', describe: 'local path, s3://bucket/key, or - for standard input' })
+            .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
             .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
             .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
             .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
@@ -109,8 +114,8 @@ export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableSt
           command = {
             name: 'cp',
             options: {
-              source: String(a.source),
-              destination: String(a.destination),
+              source: positional(a.source),
+              destination: positional(a.destination),
               recursive: a.recursive,
               update: a.update,
               filters: filterRulesFromArgv(argv),

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { decideCompleted, decideDownload, decideUpload } from '../../src/plan/update.js';
+
+const T = 1_700_000_000_000;
+
+describe('decideUpload', () => {
+  it.each([
+    ['missing', { mtimeMs: T }, undefined, true],
+    ['file newer than LastModified', { mtimeMs: T + 5000 }, { lastModifiedMs: T }, true],
+    ['file older than LastModified', { mtimeMs: T - 5000 }, { lastModifiedMs: T }, false],
+    ['same second', { mtimeMs: T + 900 }, { lastModifiedMs: T + 10 }, false],
+    ['recorded mtime wins over LastModified', { mtimeMs: T + 5000 }, { lastModifiedMs: T + 9000, mtimeMs: T }, true],
+  ])('%s', (_n, file, object, copy) => expect(decideUpload(file, object).copy).toBe(copy));
+});
+
+describe('decideDownload', () => {
+  it.each([
+    ['missing locally', { lastModifiedMs: T }, undefined, true, undefined],
+    ['local not older than LastModified', { lastModifiedMs: T }, { mtimeMs: T }, false, undefined],
+    ['LastModified newer, mtime unknown: ask', { lastModifiedMs: T + 5000 }, { mtimeMs: T }, true, true],
+    ['LastModified newer, recorded mtime equal', { lastModifiedMs: T + 5000, mtimeMs: T }, { mtimeMs: T }, false, undefined],
+    ['recorded mtime newer', { lastModifiedMs: T + 5000, mtimeMs: T + 2000 }, { mtimeMs: T }, true, undefined],
+  ])('%s', (_n, object, file, copy, needsMetadata) => {
+    const d = decideDownload(object, file);
+    expect(d.copy).toBe(copy);
+    expect(d.needsMetadata).toBe(needsMetadata);
+  });
+});
+
+describe('decideCompleted', () => {
+  it.each([
+    ['same size, newer object', { size: 10, mtimeMs: T }, { size: 10, lastModifiedMs: T + 1000 }, false],
+    ['different size', { size: 10, mtimeMs: T }, { size: 11, lastModifiedMs: T + 1000 }, true],
+    ['file changed after upload', { size: 10, mtimeMs: T + 5000 }, { size: 10, lastModifiedMs: T }, true],
+  ])('%s', (_n, file, object, copy) => expect(decideCompleted(file, object).copy).toBe(copy));
+});

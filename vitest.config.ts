@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Starts MinIO (building it once with Go on first run) unless S3_TEST_ENDPOINT is set.
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 60_000,
+    // Generous: hooks may wait for slow transfers or a first-time MinIO build.
+    hookTimeout: 300_000,
+    pool: 'forks',
+    // The CLI under test spawns its own processes and MinIO needs CPU too; keep this small.
+    maxWorkers: 2,
+  },
+});
