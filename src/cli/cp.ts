@@ -10,13 +10,18 @@ import { createReporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from '../main.js';
 import type { CpOptions } from './args.js';
+import type { Emit } from '../report/events.js';
+import { CheckpointStore } from '../checkpoint/store.js';
+import { CheckpointedUpload } from '../checkpoint/upload-session.js';
+import type { ResumeOptions } from '../checkpoint/schema.js';
+import path from 'node:path';
 import { DEFAULTS } from './args.js';
 
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
   const src = parseLocation(opts.source, io.cwd);
   const dst = parseLocation(opts.destination, io.cwd);
-  const { client } = await createS3Client({ ...opts, maxSockets: Math.max(opts.parallel * opts.jobs, 16) }, io.env);
+  const { client, endpoint } = await createS3Client({ ...opts, maxSockets: Math.max(opts.parallel * opts.jobs, 16) }, io.env);
   const store = new S3Store(client);
   const reporter = createReporter({
     json: opts.json,
@@ -24,7 +29,15 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     stdout: io.stdout,
     stderr: io.stderr,
   });
+  const checkpointDir = opts.checkpointDir ?? io.env.S3XFER_CHECKPOINT_DIR;
+  const checkpoints = checkpointDir ? new CheckpointStore(path.resolve(io.cwd, checkpointDir)) : undefined;
+  const saved: { partsDone: number; partsTotal: number }[] = [];
+  const emit: Emit = (e) => {
+    if (e.type === 'saved') saved.push(e);
+    reporter.emit(e);
+  };
   try {
+    if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const plan = await planCopy(
       src,
       dst,
@@ -35,6 +48,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         bigfileThreshold: opts.bigfileThreshold,
         partSize: opts.partSize,
         defaultPartSize: DEFAULTS.partSize,
+        skipCompleted: checkpoints !== undefined,
       },
       { store, signal: io.signal },
     ).catch((err: unknown) => {
@@ -43,7 +57,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     const ctx: EngineContext = {
       store,
       signal: io.signal,
-      emit: (e) => reporter.emit(e),
+      emit,
       retry: { attempts: opts.retries, baseDelayMs: 200, maxDelayMs: 10_000 },
       parallel: opts.parallel,
       now: () => Date.now(),
@@ -53,15 +67,47 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
+      uploadSession: checkpoints
+        ? (job) =>
+            job.partSize === undefined
+              ? undefined
+              : new CheckpointedUpload(job, {
+                  store,
+                  checkpoints,
+                  emit,
+                  endpoint,
+                  now: () => new Date(),
+                  options: resumeOptions(opts),
+                })
+        : undefined,
     });
     reporter.close();
     if (summary.interrupted) {
-      reporter.message('interrupted — nothing was left half-written; rerun the same command to copy the rest');
+      reporter.message(`interrupted — ${resumeHint(saved, checkpoints !== undefined)}`);
       return ExitCode.interrupted;
     }
+    if (summary.failed > 0 && saved.length > 0) reporter.message(resumeHint(saved, true));
     return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
   } finally {
     reporter.close();
     client.destroy();
   }
+}
+
+/** The options a checkpoint records, so `resume ID` can rerun without the command line. */
+function resumeOptions(opts: CpOptions): ResumeOptions {
+  const o: ResumeOptions = { parallel: opts.parallel, retries: opts.retries };
+  if (opts.profile) o.profile = opts.profile;
+  if (opts.region) o.region = opts.region;
+  if (opts.endpointUrl) o.endpointUrl = opts.endpointUrl;
+  if (opts.addressingStyle) o.addressingStyle = opts.addressingStyle;
+  return o;
+}
+
+function resumeHint(saved: { partsDone: number; partsTotal: number }[], checkpointsOn: boolean): string {
+  if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';
+  if (saved.length === 0) return 'rerun the same command to copy the rest';
+  const done = saved.reduce((n, s) => n + s.partsDone, 0);
+  const total = saved.reduce((n, s) => n + s.partsTotal, 0);
+  return `rerun the same command to resume (${done}/${total} parts uploaded)`;
 }

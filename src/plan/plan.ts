@@ -17,7 +17,7 @@ import type { UploadJob } from '../engine/upload.js';
 import type { DownloadJob } from '../engine/download.js';
 import type { PathFilter } from './filter.js';
 import { choosePartSize } from './part-size.js';
-import { decideDownload, decideUpload } from './update.js';
+import { decideCompleted, decideDownload, decideUpload } from './update.js';
 import { walkLocal } from './walk.js';
 
 export interface PlanOptions {
@@ -28,6 +28,11 @@ export interface PlanOptions {
   /** Explicit --part-size, or undefined for auto. */
   partSize: number | undefined;
   defaultPartSize: number;
+  /**
+   * With checkpoints, a rerun of an interrupted tree copy skips files the last
+   * run finished (same size, destination not older) even without -u.
+   */
+  skipCompleted: boolean;
 }
 
 export type PlanItem =
@@ -99,7 +104,11 @@ function uploadItem(
   existing: ObjectInfo | undefined,
   opts: PlanOptions,
 ): PlanItem {
-  const decision = opts.update ? decideUpload(file, existing) : { copy: true, reason: 'copy' };
+  const decision = opts.update
+    ? decideUpload(file, existing)
+    : opts.skipCompleted && existing
+      ? decideCompleted(file, existing)
+      : { copy: true, reason: 'copy' };
   if (!decision.copy) return { action: 'skip', source: file.absPath, destination: formatS3(bucket, key), reason: decision.reason };
   return {
     action: 'upload',
@@ -113,7 +122,9 @@ async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, 
   const { files, warnings } = await walkLocal(root);
   // -u lists the destination once and decides in memory: no HEAD per file.
   const existing = new Map<string, ObjectInfo>();
-  if (opts.update) for await (const o of deps.store.list(dst.bucket, prefix, deps.signal)) existing.set(o.key, o);
+  if (opts.update || opts.skipCompleted) {
+    for await (const o of deps.store.list(dst.bucket, prefix, deps.signal)) existing.set(o.key, o);
+  }
   const items: PlanItem[] = [];
   for (const file of files) {
     if (!opts.filter(file.relPath)) continue;

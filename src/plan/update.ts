@@ -40,3 +40,14 @@ export function decideDownload(
     ? { copy: true, reason: 'source is newer' }
     : { copy: false, reason: 'destination is up to date' };
 }
+
+/** A finished earlier run left this object: same size, and not older than the file. */
+export function decideCompleted(
+  file: { size: number; mtimeMs: number },
+  object: { size: number; lastModifiedMs: number; mtimeMs?: number | undefined },
+): Decision {
+  const objectTime = object.mtimeMs ?? object.lastModifiedMs;
+  return object.size === file.size && seconds(objectTime) >= seconds(file.mtimeMs)
+    ? { copy: false, reason: 'already copied (same size, not older)' }
+    : { copy: true, reason: 'copy' };
+}

@@ -25,6 +25,8 @@ export function formatEvent(e: TransferEvent): string | undefined {
       return `(dry run) would copy ${e.source} -> ${e.destination} (${formatSize(e.size)}): ${e.reason}`;
     case 'error':
       return `error: ${e.message}`;
+    case 'saved':
+      return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts uploaded`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'summary': {

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Bump when the layout changes; a newer file is refused, never misread. */
+export const CHECKPOINT_VERSION = 1;
+
+const part = z.object({
+  partNumber: z.number().int().min(1).max(10_000),
+  size: z.number().int().min(0),
+  etag: z.string(),
+  crc32c: z.string(),
+});
+
+/** What `s3xfer resume ID` needs to rerun a transfer without the original command line. */
+const resumeOptions = z.object({
+  parallel: z.number().int().min(1),
+  retries: z.number().int().min(1),
+  profile: z.string().optional(),
+  region: z.string().optional(),
+  endpointUrl: z.string().optional(),
+  addressingStyle: z.enum(['path', 'virtual']).optional(),
+});
+
+const base = {
+  version: z.literal(CHECKPOINT_VERSION),
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  destination: z.object({ endpoint: z.string(), bucket: z.string(), key: z.string() }),
+  partSize: z.number().int().min(1),
+  partCount: z.number().int().min(1),
+  options: resumeOptions,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+};
+
+export const uploadCheckpointSchema = z.object({
+  ...base,
+  kind: z.literal('upload'),
+  source: z.object({
+    path: z.string(),
+    size: z.number().int().min(0),
+    /** Nanoseconds, as a decimal string (beyond Number's precision). */
+    mtimeNs: z.string().regex(/^\d+$/),
+    ino: z.number().int().min(0),
+  }),
+  uploadId: z.string().min(1),
+  parts: z.array(part),
+});
+
+export type UploadCheckpoint = z.infer<typeof uploadCheckpointSchema>;
+export type CheckpointBody = Omit<UploadCheckpoint, 'checksum'>;
+export type ResumeOptions = z.infer<typeof resumeOptions>;
+
+/** SHA-256 of the content without its own checksum field: detects torn and hand-edited files. */
+export function contentChecksum(body: object): string {
+  const { checksum: _ignored, ...rest } = body as { checksum?: unknown };
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+export type ParseResult<T> =
+  | { ok: true; checkpoint: T }
+  | { ok: false; problem: 'corrupt' | 'newer-version'; reason: string };
+
+/** Validate text read from disk: JSON, version, self-checksum, schema — in that order. */
+export function parseCheckpoint(text: string): ParseResult<UploadCheckpoint> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'corrupt', reason: 'not valid JSON (torn or truncated)' };
+  }
+  const obj = raw as { version?: unknown; checksum?: unknown } | null;
+  if (!obj || typeof obj !== 'object') return { ok: false, problem: 'corrupt', reason: 'not a checkpoint object' };
+  if (typeof obj.version === 'number' && obj.version > CHECKPOINT_VERSION) {
+    return { ok: false, problem: 'newer-version', reason: `written by a newer s3xfer (format ${obj.version}; this one reads ${CHECKPOINT_VERSION})` };
+  }
+  if (obj.checksum !== contentChecksum(obj)) return { ok: false, problem: 'corrupt', reason: 'its checksum does not match its content' };
+  const { checksum: _c, ...rest } = obj as Record<string, unknown>;
+  const parsed = uploadCheckpointSchema.safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, problem: 'corrupt', reason: `invalid field ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}` };
+  }
+  return { ok: true, checkpoint: parsed.data };
+}
+
+export function serializeCheckpoint(body: CheckpointBody): string {
+  return `${JSON.stringify({ ...body, checksum: contentChecksum(body) }, null, 1)}\n`;
+}

@@ -1,0 +1,188 @@
+import fs from 'node:fs/promises';
+import { formatS3 } from '../location.js';
+import { UserError, ExitCode } from '../errors.js';
+import { splitParts } from '../plan/part-size.js';
+import { formatSize } from '../size.js';
+import { crc32cBase64 } from '../engine/checksum.js';
+import { readFull } from '../engine/local-file.js';
+import type { ObjectStore, PartInfo } from '../engine/store.js';
+import type { MultipartState, UploadJob, UploadSession } from '../engine/upload.js';
+import type { Emit } from '../report/events.js';
+import type { ResumeOptions, UploadCheckpoint } from './schema.js';
+import { CHECKPOINT_VERSION } from './schema.js';
+import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
+
+export interface UploadSessionDeps {
+  store: ObjectStore;
+  checkpoints: CheckpointStore;
+  emit: Emit;
+  endpoint: string;
+  options: ResumeOptions;
+  now: () => Date;
+}
+
+const isNoSuchUpload = (err: unknown) => {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404;
+};
+
+/**
+ * A `.ucp` checkpoint for one multipart upload: found again by id, validated
+ * and reconciled with the server on resume, saved as parts finish, removed on success.
+ */
+export class CheckpointedUpload implements UploadSession {
+  readonly id: string;
+  private readonly url: string;
+  private source?: UploadCheckpoint['source'];
+  private createdAt?: string;
+  private state?: MultipartState;
+  private readonly writer = new CoalescingWriter(() => this.save());
+
+  constructor(
+    private readonly job: UploadJob,
+    private readonly deps: UploadSessionDeps,
+  ) {
+    this.url = formatS3(job.bucket, job.key);
+    this.id = checkpointId(job.path, this.url, deps.endpoint);
+  }
+
+  private warn(why: string): void {
+    this.deps.emit({ type: 'warning', message: `checkpoint for ${this.job.path} not used: ${why}; starting over` });
+  }
+
+  private async currentSource(): Promise<UploadCheckpoint['source']> {
+    const st = await fs.stat(this.job.path, { bigint: true });
+    return { path: this.job.path, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+  }
+
+  async resume(signal: AbortSignal): Promise<MultipartState | undefined> {
+    this.source = await this.currentSource();
+    const { checkpoints } = this.deps;
+    const read = await checkpoints.read(this.id, 'upload');
+    if (!read) return undefined;
+    if (!read.ok) {
+      if (read.problem === 'newer-version') {
+        throw new UserError(
+          `${checkpoints.pathFor(this.id, 'upload')} was ${read.reason}: upgrade s3xfer or remove the checkpoint`,
+          ExitCode.partial,
+        );
+      }
+      const aside = await checkpoints.quarantine(this.id, 'upload');
+      this.warn(`it is corrupt (${read.reason}), kept as ${aside}`);
+      return undefined;
+    }
+    const cp = read.checkpoint;
+    const why = this.mismatch(cp);
+    if (why) {
+      this.warn(why);
+      await this.discard(cp);
+      return undefined;
+    }
+    let serverParts: PartInfo[];
+    try {
+      serverParts = await this.deps.store.listParts(cp.destination.bucket, cp.destination.key, cp.uploadId, signal);
+    } catch (err) {
+      if (!isNoSuchUpload(err)) throw err;
+      this.warn('the upload is gone from the server');
+      await checkpoints.remove(this.id, 'upload');
+      return undefined;
+    }
+    this.createdAt = cp.createdAt;
+    this.state = { uploadId: cp.uploadId, partSize: cp.partSize, done: await this.reconcile(cp, serverParts) };
+    return this.state;
+  }
+
+  /** Why a checkpoint cannot be resumed, or undefined when it can. */
+  private mismatch(cp: UploadCheckpoint): string | undefined {
+    const src = this.source!;
+    if (cp.source.size !== src.size || cp.source.mtimeNs !== src.mtimeNs) {
+      return `${this.job.path} changed since the checkpoint (size or mtime)`;
+    }
+    if (cp.destination.bucket !== this.job.bucket || cp.destination.key !== this.job.key) return 'different destination';
+    if (cp.partSize !== this.job.partSize) {
+      return `part size differs (${formatSize(cp.partSize)} then, ${formatSize(this.job.partSize ?? 0)} now)`;
+    }
+    return undefined;
+  }
+
+  /**
+   * A part counts as done only when the server has it with the expected size
+   * and a checksum (or the ETag we recorded for those bytes) that matches the
+   * local bytes. The checkpoint may lag the server by the parts in flight.
+   */
+  private async reconcile(cp: UploadCheckpoint, serverParts: PartInfo[]): Promise<Map<number, PartInfo>> {
+    const expected = new Map(splitParts(cp.source.size, cp.partSize).map((p) => [p.partNumber, p]));
+    const recorded = new Map(cp.parts.map((p) => [p.partNumber, p]));
+    const done = new Map<number, PartInfo>();
+    const fh = await fs.open(this.job.path, 'r');
+    try {
+      for (const sp of serverParts) {
+        const want = expected.get(sp.partNumber);
+        if (!want || sp.size !== want.size) continue;
+        const local = crc32cBase64(await readFull(fh, Buffer.allocUnsafe(want.size), want.offset, this.job.path));
+        const rec = recorded.get(sp.partNumber);
+        const matches = sp.crc32c ? sp.crc32c === local : rec !== undefined && rec.etag === sp.etag && rec.crc32c === local;
+        if (matches) done.set(sp.partNumber, { partNumber: sp.partNumber, size: sp.size, etag: sp.etag, crc32c: local });
+      }
+    } finally {
+      await fh.close();
+    }
+    return done;
+  }
+
+  /** Start over cleanly: abort the old server-side upload (never orphan it), drop the checkpoint. */
+  private async discard(cp: UploadCheckpoint): Promise<void> {
+    try {
+      await this.deps.store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, cp.uploadId, AbortSignal.timeout(10_000));
+    } catch (err) {
+      if (!isNoSuchUpload(err)) {
+        this.deps.emit({ type: 'warning', message: `could not abort the old upload ${cp.uploadId} of ${this.url}: ${(err as Error).message}` });
+      }
+    }
+    await this.deps.checkpoints.remove(this.id, 'upload');
+  }
+
+  async started(state: MultipartState): Promise<void> {
+    this.state = state;
+    this.createdAt = this.deps.now().toISOString();
+    await this.save();
+  }
+
+  partDone(state: MultipartState): void {
+    this.state = state;
+    this.writer.schedule();
+  }
+
+  async keepOnFailure(): Promise<boolean> {
+    await this.writer.flush();
+    const total = splitParts(this.job.size, this.job.partSize!).length;
+    this.deps.emit({ type: 'saved', source: this.job.path, checkpoint: this.id, partsDone: this.state?.done.size ?? 0, partsTotal: total });
+    return true;
+  }
+
+  async completed(): Promise<void> {
+    await this.writer.flush();
+    await this.deps.checkpoints.remove(this.id, 'upload');
+  }
+
+  private async save(): Promise<void> {
+    const state = this.state!;
+    const parts = [...state.done.values()]
+      .sort((a, b) => a.partNumber - b.partNumber)
+      .map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, crc32c: p.crc32c ?? '' }));
+    await this.deps.checkpoints.write({
+      version: CHECKPOINT_VERSION,
+      id: this.id,
+      kind: 'upload',
+      source: this.source!,
+      destination: { endpoint: this.deps.endpoint, bucket: this.job.bucket, key: this.job.key },
+      uploadId: state.uploadId,
+      partSize: state.partSize,
+      partCount: splitParts(this.job.size, state.partSize).length,
+      parts,
+      options: this.deps.options,
+      createdAt: this.createdAt!,
+      updatedAt: this.deps.now().toISOString(),
+    });
+  }
+}
