@@ -58,7 +58,21 @@ export function contentChecksum(body: object): string {
 
 export type ParseResult<T> =
   | { ok: true; checkpoint: T }
-  | { ok: false; problem: 'corrupt' | 'newer-version'; reason: string };
+  | { ok: false; problem: 'corrupt' | 'newer-version'; reason: string; salvage?: Salvage };
+
+/** From a corrupt checkpoint, what may still name a server-side upload to abort. */
+export interface Salvage {
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+
+function salvage(obj: unknown): Salvage | undefined {
+  const o = obj as { uploadId?: unknown; destination?: { bucket?: unknown; key?: unknown } };
+  const d = o.destination;
+  if (typeof o.uploadId !== 'string' || typeof d?.bucket !== 'string' || typeof d.key !== 'string') return undefined;
+  return { bucket: d.bucket, key: d.key, uploadId: o.uploadId };
+}
 
 /** Validate text read from disk: JSON, version, self-checksum, schema — in that order. */
 export function parseCheckpoint(text: string): ParseResult<UploadCheckpoint> {
@@ -73,12 +87,19 @@ export function parseCheckpoint(text: string): ParseResult<UploadCheckpoint> {
   if (typeof obj.version === 'number' && obj.version > CHECKPOINT_VERSION) {
     return { ok: false, problem: 'newer-version', reason: `written by a newer s3xfer (format ${obj.version}; this one reads ${CHECKPOINT_VERSION})` };
   }
-  if (obj.checksum !== contentChecksum(obj)) return { ok: false, problem: 'corrupt', reason: 'its checksum does not match its content' };
+  if (obj.checksum !== contentChecksum(obj)) {
+    return { ok: false, problem: 'corrupt', reason: 'its checksum does not match its content', salvage: salvage(obj) };
+  }
   const { checksum: _c, ...rest } = obj as Record<string, unknown>;
   const parsed = uploadCheckpointSchema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, problem: 'corrupt', reason: `invalid field ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}` };
+    return {
+      ok: false,
+      problem: 'corrupt',
+      reason: `invalid field ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`,
+      salvage: salvage(obj),
+    };
   }
   return { ok: true, checkpoint: parsed.data };
 }

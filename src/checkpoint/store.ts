@@ -35,6 +35,7 @@ export class CheckpointStore {
   }
 
   async read(id: string, kind: CheckpointKind): Promise<ParseResult<UploadCheckpoint> | undefined> {
+    await this.removeStaleTemps(id, kind);
     let text: string;
     try {
       text = await fs.readFile(this.pathFor(id, kind), 'utf8');
@@ -52,6 +53,13 @@ export class CheckpointStore {
   async write(body: CheckpointBody): Promise<void> {
     await writeFileAtomic(this.pathFor(body.id, body.kind), serializeCheckpoint(body), { fsync: true });
     await fsyncDir(this.dir);
+  }
+
+  /** A kill during a save leaves write-file-atomic's temp file (`<id>.ucp.<n>`) behind; the checkpoint itself is intact. */
+  private async removeStaleTemps(id: string, kind: CheckpointKind): Promise<void> {
+    const stale = new RegExp(`^${id}\\${EXT[kind]}\\.\\d+$`);
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => stale.test(n)).map((n) => fs.rm(path.join(this.dir, n), { force: true })));
   }
 
   async remove(id: string, kind: CheckpointKind): Promise<void> {

@@ -69,6 +69,9 @@ export class CheckpointedUpload implements UploadSession {
       }
       const aside = await checkpoints.quarantine(this.id, 'upload');
       this.warn(`it is corrupt (${read.reason}), kept as ${aside}`);
+      // Its upload ID may still be readable: abort that upload rather than orphan its parts.
+      const old = read.salvage;
+      if (old && old.bucket === this.job.bucket && old.key === this.job.key) await this.abortOld(old.uploadId);
       return undefined;
     }
     const cp = read.checkpoint;
@@ -132,14 +135,18 @@ export class CheckpointedUpload implements UploadSession {
 
   /** Start over cleanly: abort the old server-side upload (never orphan it), drop the checkpoint. */
   private async discard(cp: UploadCheckpoint): Promise<void> {
+    await this.abortOld(cp.uploadId);
+    await this.deps.checkpoints.remove(this.id, 'upload');
+  }
+
+  private async abortOld(uploadId: string): Promise<void> {
     try {
-      await this.deps.store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, cp.uploadId, AbortSignal.timeout(10_000));
+      await this.deps.store.abortMultipartUpload(this.job.bucket, this.job.key, uploadId, AbortSignal.timeout(10_000));
     } catch (err) {
       if (!isNoSuchUpload(err)) {
-        this.deps.emit({ type: 'warning', message: `could not abort the old upload ${cp.uploadId} of ${this.url}: ${(err as Error).message}` });
+        this.deps.emit({ type: 'warning', message: `could not abort the old upload ${uploadId} of ${this.url}: ${(err as Error).message}` });
       }
     }
-    await this.deps.checkpoints.remove(this.id, 'upload');
   }
 
   async started(state: MultipartState): Promise<void> {
