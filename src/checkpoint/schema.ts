@@ -21,10 +21,11 @@ const resumeOptions = z.object({
   addressingStyle: z.enum(['path', 'virtual']).optional(),
 });
 
+const objectRef = z.object({ endpoint: z.string(), bucket: z.string(), key: z.string() });
+
 const base = {
   version: z.literal(CHECKPOINT_VERSION),
   id: z.string().regex(/^[0-9a-f]{16}$/),
-  destination: z.object({ endpoint: z.string(), bucket: z.string(), key: z.string() }),
   partSize: z.number().int().min(1),
   partCount: z.number().int().min(1),
   options: resumeOptions,
@@ -42,12 +43,39 @@ export const uploadCheckpointSchema = z.object({
     mtimeNs: z.string().regex(/^\d+$/),
     ino: z.number().int().min(0),
   }),
+  destination: objectRef,
   uploadId: z.string().min(1),
   parts: z.array(part),
 });
 
+export const downloadCheckpointSchema = z.object({
+  ...base,
+  kind: z.literal('download'),
+  /** The object's identity: if any of this changes, the bytes fetched so far are worthless. */
+  source: objectRef.extend({
+    versionId: z.string().optional(),
+    etag: z.string(),
+    size: z.number().int().min(0),
+    lastModifiedMs: z.number(),
+  }),
+  destination: z.object({ path: z.string(), tempPath: z.string() }),
+  chunkSize: z.number().int().min(1),
+  /** Per part: the whole chunks written so far, each with its CRC32C; parts need not be contiguous. */
+  ranges: z.array(
+    z.object({
+      partNumber: z.number().int().min(1),
+      bytesDone: z.number().int().min(0),
+      chunkCrcs: z.array(z.string()),
+    }),
+  ),
+});
+
+const checkpointSchema = z.discriminatedUnion('kind', [uploadCheckpointSchema, downloadCheckpointSchema]);
+
 export type UploadCheckpoint = z.infer<typeof uploadCheckpointSchema>;
-export type CheckpointBody = Omit<UploadCheckpoint, 'checksum'>;
+export type DownloadCheckpoint = z.infer<typeof downloadCheckpointSchema>;
+export type Checkpoint = z.infer<typeof checkpointSchema>;
+export type CheckpointBody = Checkpoint;
 export type ResumeOptions = z.infer<typeof resumeOptions>;
 
 /** SHA-256 of the content without its own checksum field: detects torn and hand-edited files. */
@@ -60,22 +88,25 @@ export type ParseResult<T> =
   | { ok: true; checkpoint: T }
   | { ok: false; problem: 'corrupt' | 'newer-version'; reason: string; salvage?: Salvage };
 
-/** From a corrupt checkpoint, what may still name a server-side upload to abort. */
+/** From a corrupt checkpoint, what may still name a server-side upload to abort or a temp file to remove. */
 export interface Salvage {
-  bucket: string;
-  key: string;
-  uploadId: string;
+  upload?: { bucket: string; key: string; uploadId: string };
+  tempPath?: string;
 }
 
-function salvage(obj: unknown): Salvage | undefined {
-  const o = obj as { uploadId?: unknown; destination?: { bucket?: unknown; key?: unknown } };
+function salvage(obj: unknown): Salvage {
+  const o = obj as { uploadId?: unknown; destination?: { bucket?: unknown; key?: unknown; tempPath?: unknown } };
   const d = o.destination;
-  if (typeof o.uploadId !== 'string' || typeof d?.bucket !== 'string' || typeof d.key !== 'string') return undefined;
-  return { bucket: d.bucket, key: d.key, uploadId: o.uploadId };
+  const out: Salvage = {};
+  if (typeof o.uploadId === 'string' && typeof d?.bucket === 'string' && typeof d.key === 'string') {
+    out.upload = { bucket: d.bucket, key: d.key, uploadId: o.uploadId };
+  }
+  if (typeof d?.tempPath === 'string') out.tempPath = d.tempPath;
+  return out;
 }
 
 /** Validate text read from disk: JSON, version, self-checksum, schema — in that order. */
-export function parseCheckpoint(text: string): ParseResult<UploadCheckpoint> {
+export function parseCheckpoint(text: string): ParseResult<Checkpoint> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -91,7 +122,7 @@ export function parseCheckpoint(text: string): ParseResult<UploadCheckpoint> {
     return { ok: false, problem: 'corrupt', reason: 'its checksum does not match its content', salvage: salvage(obj) };
   }
   const { checksum: _c, ...rest } = obj as Record<string, unknown>;
-  const parsed = uploadCheckpointSchema.safeParse(rest);
+  const parsed = checkpointSchema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return {

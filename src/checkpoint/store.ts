@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import writeFileAtomic from 'write-file-atomic';
 import { UserError, ExitCode } from '../errors.js';
-import { parseCheckpoint, serializeCheckpoint, type CheckpointBody, type ParseResult, type UploadCheckpoint } from './schema.js';
+import { parseCheckpoint, serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
 
 export type CheckpointKind = 'upload' | 'download';
 const EXT: Record<CheckpointKind, string> = { upload: '.ucp', download: '.dcp' };
@@ -34,7 +34,7 @@ export class CheckpointStore {
     }
   }
 
-  async read(id: string, kind: CheckpointKind): Promise<ParseResult<UploadCheckpoint> | undefined> {
+  async read<K extends CheckpointKind>(id: string, kind: K): Promise<ParseResult<Extract<Checkpoint, { kind: K }>> | undefined> {
     await this.removeStaleTemps(id, kind);
     let text: string;
     try {
@@ -43,7 +43,11 @@ export class CheckpointStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       return { ok: false, problem: 'corrupt', reason: `unreadable (${(err as NodeJS.ErrnoException).code})` };
     }
-    return parseCheckpoint(text);
+    const parsed = parseCheckpoint(text);
+    if (parsed.ok && parsed.checkpoint.kind !== kind) {
+      return { ok: false, problem: 'corrupt', reason: `holds a ${parsed.checkpoint.kind} checkpoint, not a ${kind}` };
+    }
+    return parsed as ParseResult<Extract<Checkpoint, { kind: K }>>;
   }
 
   /**

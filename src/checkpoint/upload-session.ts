@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import { formatS3 } from '../location.js';
-import { UserError, ExitCode } from '../errors.js';
 import { splitParts } from '../plan/part-size.js';
 import { formatSize } from '../size.js';
 import { crc32cBase64 } from '../engine/checksum.js';
@@ -11,6 +10,7 @@ import type { Emit } from '../report/events.js';
 import type { ResumeOptions, UploadCheckpoint } from './schema.js';
 import { CHECKPOINT_VERSION } from './schema.js';
 import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
+import { loadForResume } from './load.js';
 
 export interface UploadSessionDeps {
   store: ObjectStore;
@@ -58,23 +58,13 @@ export class CheckpointedUpload implements UploadSession {
   async resume(signal: AbortSignal): Promise<MultipartState | undefined> {
     this.source = await this.currentSource();
     const { checkpoints } = this.deps;
-    const read = await checkpoints.read(this.id, 'upload');
-    if (!read) return undefined;
-    if (!read.ok) {
-      if (read.problem === 'newer-version') {
-        throw new UserError(
-          `${checkpoints.pathFor(this.id, 'upload')} was ${read.reason}: upgrade s3xfer or remove the checkpoint`,
-          ExitCode.partial,
-        );
-      }
-      const aside = await checkpoints.quarantine(this.id, 'upload');
-      this.warn(`it is corrupt (${read.reason}), kept as ${aside}`);
-      // Its upload ID may still be readable: abort that upload rather than orphan its parts.
-      const old = read.salvage;
+    const { checkpoint: cp, salvage } = await loadForResume(checkpoints, this.id, 'upload', (why) => this.warn(why));
+    if (!cp) {
+      // A corrupt checkpoint's upload ID may still be readable: abort that upload rather than orphan its parts.
+      const old = salvage?.upload;
       if (old && old.bucket === this.job.bucket && old.key === this.job.key) await this.abortOld(old.uploadId);
       return undefined;
     }
-    const cp = read.checkpoint;
     const why = this.mismatch(cp);
     if (why) {
       this.warn(why);
@@ -163,7 +153,14 @@ export class CheckpointedUpload implements UploadSession {
   async keepOnFailure(): Promise<boolean> {
     await this.writer.flush();
     const total = splitParts(this.job.size, this.job.partSize!).length;
-    this.deps.emit({ type: 'saved', source: this.job.path, checkpoint: this.id, partsDone: this.state?.done.size ?? 0, partsTotal: total });
+    this.deps.emit({
+      type: 'saved',
+      kind: 'upload',
+      source: this.job.path,
+      checkpoint: this.id,
+      partsDone: this.state?.done.size ?? 0,
+      partsTotal: total,
+    });
     return true;
   }
 

@@ -28,6 +28,7 @@ export interface CpOptions extends ConnectionFlags {
   filters: FilterRule[];
   bigfileThreshold: number;
   partSize: number | undefined;
+  chunkSize: number;
   parallel: number;
   jobs: number;
   retries: number;
@@ -51,6 +52,12 @@ function positiveInt(value: unknown, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${flag} '${String(value)}': use a whole number of 1 or more`);
   return n;
+}
+
+function positiveSize(text: string, flag: string): number {
+  const size = parseSize(text, flag);
+  if (size < 1) throw new UsageError(`invalid ${flag} '${text}': must be at least 1 byte`);
+  return size;
 }
 
 /** yargs-parser reads a lone '-' (standard input) as `true`. */
@@ -97,6 +104,7 @@ export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableSt
             .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
             .option('bigfile-threshold', { type: 'string', default: '16MiB', describe: 'multipart upload / parallel ranged download at or above this size' })
             .option('part-size', { type: 'string', describe: 'part size (default: auto, 8 MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
+            .option('chunk-size', { type: 'string', default: '1MiB', describe: 'a resumed download refetches at most this much per range in flight' })
             .option('parallel', { type: 'number', default: DEFAULTS.parallel, describe: 'parts or ranges in flight per file' })
             .option('jobs', { alias: 'j', type: 'number', default: DEFAULTS.jobs, describe: 'files in flight at once' })
             .option('retries', { type: 'number', default: DEFAULTS.retries, describe: 'attempts per request for network faults, 5xx and throttling' })
@@ -121,6 +129,7 @@ export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableSt
               filters: filterRulesFromArgv(argv),
               bigfileThreshold: parseSize(a['bigfile-threshold'], '--bigfile-threshold'),
               partSize: a['part-size'] === undefined ? undefined : checkPartSize(parseSize(a['part-size'], '--part-size')),
+              chunkSize: positiveSize(a['chunk-size'], '--chunk-size'),
               parallel: positiveInt(a.parallel, '--parallel'),
               jobs: positiveInt(a.jobs, '--jobs'),
               retries: positiveInt(a.retries, '--retries'),

@@ -10,7 +10,11 @@ import { createReporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from '../main.js';
 import type { CpOptions } from './args.js';
-import type { Emit } from '../report/events.js';
+import type { Emit, TransferEvent } from '../report/events.js';
+import type { UploadJob } from '../engine/upload.js';
+import type { DownloadJob } from '../engine/download.js';
+import { CheckpointedDownload } from '../checkpoint/download-session.js';
+import type { UploadSessionDeps } from '../checkpoint/upload-session.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import { CheckpointedUpload } from '../checkpoint/upload-session.js';
 import type { ResumeOptions } from '../checkpoint/schema.js';
@@ -31,7 +35,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   });
   const checkpointDir = opts.checkpointDir ?? io.env.S3XFER_CHECKPOINT_DIR;
   const checkpoints = checkpointDir ? new CheckpointStore(path.resolve(io.cwd, checkpointDir)) : undefined;
-  const saved: { partsDone: number; partsTotal: number }[] = [];
+  const saved: Saved[] = [];
   const emit: Emit = (e) => {
     if (e.type === 'saved') saved.push(e);
     reporter.emit(e);
@@ -48,6 +52,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         bigfileThreshold: opts.bigfileThreshold,
         partSize: opts.partSize,
         defaultPartSize: DEFAULTS.partSize,
+        chunkSize: opts.chunkSize,
         skipCompleted: checkpoints !== undefined,
       },
       { store, signal: io.signal },
@@ -67,19 +72,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
-      uploadSession: checkpoints
-        ? (job) =>
-            job.partSize === undefined
-              ? undefined
-              : new CheckpointedUpload(job, {
-                  store,
-                  checkpoints,
-                  emit,
-                  endpoint,
-                  now: () => new Date(),
-                  options: resumeOptions(opts),
-                })
-        : undefined,
+      ...(checkpoints && sessions({ store, checkpoints, emit, endpoint, now: () => new Date(), options: resumeOptions(opts) })),
     });
     reporter.close();
     if (summary.interrupted) {
@@ -104,10 +97,26 @@ function resumeOptions(opts: CpOptions): ResumeOptions {
   return o;
 }
 
-function resumeHint(saved: { partsDone: number; partsTotal: number }[], checkpointsOn: boolean): string {
+type Saved = Extract<TransferEvent, { type: 'saved' }>;
+
+/** Checkpoint sessions for the transfers big enough to have parts. */
+function sessions(deps: UploadSessionDeps) {
+  return {
+    uploadSession: (job: UploadJob) => (job.partSize === undefined ? undefined : new CheckpointedUpload(job, deps)),
+    downloadSession: (job: DownloadJob) => (job.partSize === undefined ? undefined : new CheckpointedDownload(job, deps)),
+  };
+}
+
+function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';
   if (saved.length === 0) return 'rerun the same command to copy the rest';
-  const done = saved.reduce((n, s) => n + s.partsDone, 0);
-  const total = saved.reduce((n, s) => n + s.partsTotal, 0);
-  return `rerun the same command to resume (${done}/${total} parts uploaded)`;
+  const counts = (['upload', 'download'] as const)
+    .map((kind) => {
+      const of = saved.filter((s) => s.kind === kind);
+      const done = of.reduce((n, s) => n + s.partsDone, 0);
+      const total = of.reduce((n, s) => n + s.partsTotal, 0);
+      return of.length ? `${done}/${total} parts ${kind}ed` : '';
+    })
+    .filter(Boolean);
+  return `rerun the same command to resume (${counts.join(', ')})`;
 }

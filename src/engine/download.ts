@@ -4,9 +4,12 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { TransferError } from '../errors.js';
 import { formatS3 } from '../location.js';
+import { splitParts, type Part } from '../plan/part-size.js';
+import { crc32cBase64 } from './checksum.js';
 import type { EngineContext } from './context.js';
 import { decodeMtime } from './s3-store.js';
 import { withRetry } from './retry.js';
+import { verifyDownload } from './verify.js';
 
 export interface DownloadJob {
   id: number;
@@ -20,10 +23,35 @@ export interface DownloadJob {
   path: string;
   /** Parallel ranged GETs of this size when set; one GET otherwise. */
   partSize?: number | undefined;
+  /** Progress is kept (and resumable) in chunks of this size within each range. */
+  chunkSize: number;
 }
 
-/** Positioned writes of at least this much: few large writes beat one per socket chunk. */
-const WRITE_BATCH = 1024 * 1024;
+/** How far each range got: a prefix of whole chunks, each with its CRC32C. */
+export interface RangeProgress {
+  bytesDone: number;
+  chunkCrcs: string[];
+}
+
+/** Where a download stands; what a `.dcp` checkpoint saves. */
+export interface DownloadState {
+  tempPath: string;
+  partSize: number;
+  chunkSize: number;
+  /** By part number; parts not yet started are absent. */
+  ranges: Map<number, RangeProgress>;
+}
+
+/** Hooks a checkpoint provides; without them a failed download removes its temp file. */
+export interface DownloadSession {
+  /** Progress to resume (the temp file already checked against it), or undefined to start afresh. */
+  resume(signal: AbortSignal): Promise<DownloadState | undefined>;
+  started(state: DownloadState): Promise<void>;
+  chunkDone(state: DownloadState): void;
+  /** The download stopped; true keeps the temp file for a rerun. */
+  keepOnFailure(state: DownloadState, err: unknown): Promise<boolean>;
+  completed(): Promise<void>;
+}
 
 /** Hidden, in the destination directory: same filesystem, so the final rename is atomic. */
 export function tempPathFor(dest: string): string {
@@ -35,44 +63,73 @@ export class TruncatedBodyError extends Error {
   readonly code = 'ECONNRESET';
 }
 
+export class ObjectChangedError extends TransferError {
+  constructor(url: string) {
+    super(`${url} changed on the server during the download; rerun to fetch the new version`);
+  }
+}
+
 /**
  * Fetch an object into a temp file and rename it into place when complete and
- * checked: the destination path never holds a partial file.
+ * verified: the destination path never holds a partial file.
  */
-export async function downloadObject(ctx: EngineContext, job: DownloadJob): Promise<{ bytesSent: number }> {
+export async function downloadObject(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
   const url = formatS3(job.bucket, job.key);
   await fs.mkdir(path.dirname(job.path), { recursive: true });
-  const temp = tempPathFor(job.path);
-  const fh = await fs.open(temp, 'w');
+  const ranged = job.partSize !== undefined;
+  const parts = ranged ? splitParts(job.size, job.partSize!) : [{ partNumber: 1, offset: 0, size: job.size }];
+  let state = await session?.resume(ctx.signal);
+  const fresh = !state;
+  state ??= { tempPath: tempPathFor(job.path), partSize: job.partSize ?? job.size, chunkSize: job.chunkSize, ranges: new Map() };
+  const current = state;
+  const fh = await fs.open(current.tempPath, fresh ? 'w+' : 'r+');
   let closed = false;
+  let bytesSent = 0;
   try {
+    if (fresh) {
+      await session?.started(current);
+    } else {
+      const already = [...current.ranges.values()].reduce((n, r) => n + r.bytesDone, 0);
+      ctx.emit({ type: 'progress', id: job.id, bytes: already });
+    }
     let metadataMtime: number | undefined;
-    const ranges = splitRanges(job.size, job.partSize ?? Math.max(job.size, 1));
     const stop = new AbortController();
     const signal = AbortSignal.any([ctx.signal, stop.signal]);
     let failure: unknown;
     const limit = pLimit(ctx.parallel);
-    const fetchRange = async (r: { start: number; end: number }) => {
+    const fetchPart = async (part: Part) => {
       if (failure !== undefined || signal.aborted) return;
+      const progress = current.ranges.get(part.partNumber) ?? { bytesDone: 0, chunkCrcs: [] };
+      current.ranges.set(part.partNumber, progress);
+      if (progress.bytesDone === part.size && part.size > 0) return;
       try {
-        // A cut connection resumes from the last byte written, not from the range's start.
-        const cursor = { pos: r.start };
+        // A cut connection resumes from the last whole chunk written, not from the range's start.
         await withRetry(
           async () => {
-            const ranged = job.partSize !== undefined;
+            const start = part.offset + progress.bytesDone;
+            const end = part.offset + part.size - 1;
             const out = await ctx.store.get(
               {
                 bucket: job.bucket,
                 key: job.key,
-                range: ranged || cursor.pos > 0 ? { start: cursor.pos, end: r.end } : undefined,
+                range: ranged || start > 0 ? { start, end } : undefined,
                 ifMatch: job.etag || undefined,
                 versionId: job.versionId,
               },
               signal,
             );
             metadataMtime ??= decodeMtime(out.metadata.mtime);
-            await writeBody(out.body, fh, cursor, (n) => ctx.emit({ type: 'progress', id: job.id, bytes: n }));
-            if (cursor.pos !== r.end + 1) throw new TruncatedBodyError(`${url}: connection ended early`);
+            await writeChunks(out.body, fh, {
+              part,
+              progress,
+              chunkSize: current.chunkSize,
+              onChunk: (n) => {
+                bytesSent += n;
+                session?.chunkDone(current);
+                ctx.emit({ type: 'progress', id: job.id, bytes: n });
+              },
+            });
+            if (progress.bytesDone !== part.size) throw new TruncatedBodyError(`${url}: connection ended early`);
           },
           { policy: ctx.retry, signal, onRetry: (err, attempt, delayMs) => ctx.emit({ type: 'retry', source: url, attempt, delayMs, message: String((err as Error).message) }) },
         );
@@ -81,71 +138,70 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob): Prom
         stop.abort();
       }
     };
-    await Promise.all(ranges.map((r) => limit(() => fetchRange(r))));
+    await Promise.all(parts.map((p) => limit(() => fetchPart(p))));
     if (failure !== undefined) throw translateGetError(failure, url);
     ctx.signal.throwIfAborted();
     const st = await fh.stat();
     if (st.size !== job.size) throw new TransferError(`${url}: got ${st.size} bytes, expected ${job.size}; rerun to fetch it again`);
+    await verifyDownload(fh, job, ctx.store, ctx.signal);
     await fh.sync();
     await fh.close();
     closed = true;
-    await fs.rename(temp, job.path);
+    await fs.rename(current.tempPath, job.path);
     const mtime = new Date(metadataMtime ?? job.mtimeMs ?? job.lastModifiedMs);
     await fs.utimes(job.path, mtime, mtime);
-    return { bytesSent: job.size };
   } catch (err) {
     if (!closed) await fh.close().catch(() => {});
-    await fs.rm(temp, { force: true });
+    if (!(session && (await session.keepOnFailure(current, err)))) await fs.rm(current.tempPath, { force: true });
     throw err;
   }
-}
-
-export function splitRanges(size: number, partSize: number): { start: number; end: number }[] {
-  if (size === 0) return [{ start: 0, end: -1 }];
-  const ranges: { start: number; end: number }[] = [];
-  for (let start = 0; start < size; start += partSize) ranges.push({ start, end: Math.min(size, start + partSize) - 1 });
-  return ranges;
+  await session?.completed();
+  return { bytesSent };
 }
 
 /**
- * Stream a body to `fh` at `cursor.pos`, batching small socket chunks into
- * large positioned writes. `cursor.pos` advances past every byte written, even
- * when the stream breaks, so a retry continues from there.
+ * Stream a range's body into `fh`, one positioned write per whole chunk (few
+ * large writes beat one per socket read). A chunk counts, with its CRC32C, once
+ * written; a partial chunk at a cut is dropped and fetched again.
  */
-async function writeBody(
+async function writeChunks(
   body: AsyncIterable<Buffer>,
   fh: fs.FileHandle,
-  cursor: { pos: number },
-  onBytes: (n: number) => void,
+  opts: { part: Part; progress: RangeProgress; chunkSize: number; onChunk: (bytes: number) => void },
 ): Promise<void> {
+  const { part, progress, chunkSize } = opts;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    let written = 0;
-    while (written < buf.length) {
-      written += (await fh.write(buf, written, buf.length - written, cursor.pos + written)).bytesWritten;
+  const chunkTarget = () => Math.min(chunkSize, part.size - progress.bytesDone);
+  const writeChunk = async (buf: Buffer) => {
+    const pos = part.offset + progress.bytesDone;
+    for (let written = 0; written < buf.length; ) {
+      written += (await fh.write(buf, written, buf.length - written, pos + written)).bytesWritten;
     }
-    cursor.pos += buf.length;
-    onBytes(buf.length);
-    pending = [];
-    pendingBytes = 0;
+    progress.bytesDone += buf.length;
+    progress.chunkCrcs.push(crc32cBase64(buf));
+    opts.onChunk(buf.length);
   };
-  try {
-    for await (const chunk of body) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_BATCH) await flush();
+  for await (const data of body as AsyncIterable<Buffer>) {
+    let chunk = data;
+    while (chunk.length > 0) {
+      const need = chunkTarget() - pendingBytes;
+      if (need <= 0) throw new TransferError('server sent more bytes than the range asked for');
+      const take = chunk.subarray(0, need);
+      pending.push(take);
+      pendingBytes += take.length;
+      chunk = chunk.subarray(take.length);
+      if (pendingBytes === chunkTarget()) {
+        await writeChunk(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
+        pending = [];
+        pendingBytes = 0;
+      }
     }
-  } finally {
-    // Keep what arrived before a cut: the retry continues after it.
-    await flush();
   }
 }
 
 function translateGetError(err: unknown, url: string): unknown {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status === 412) return new TransferError(`${url} changed on the server during the download; rerun to fetch the new version`);
+  if (status === 412) return new ObjectChangedError(url);
   return err;
 }

@@ -3,7 +3,7 @@ import { isAbort, describeError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import type { Plan, PlanItem } from '../plan/plan.js';
 import type { EngineContext } from './context.js';
-import { downloadObject } from './download.js';
+import { downloadObject, type DownloadJob, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession, type UploadJob } from './upload.js';
 import { explainS3Error } from './s3-errors.js';
 
@@ -16,6 +16,8 @@ export interface RunOptions {
   stdin: NodeJS.ReadableStream;
   /** A checkpoint session for a multipart upload, when checkpoints are on. */
   uploadSession?: ((job: UploadJob) => UploadSession | undefined) | undefined;
+  /** A checkpoint session for a ranged download, when checkpoints are on. */
+  downloadSession?: ((job: DownloadJob) => DownloadSession | undefined) | undefined;
 }
 
 export interface RunSummary {
@@ -89,7 +91,8 @@ async function runItem(
       const job = { ...item.job, id };
       result = await uploadFile(ctx, job, opts.uploadSession?.(job));
     } else if (item.action === 'download') {
-      result = await downloadObject(ctx, { ...item.job, id });
+      const job = { ...item.job, id };
+      result = await downloadObject(ctx, job, opts.downloadSession?.(job));
     } else {
       const out = await ctx.store.putStream(
         {

@@ -58,7 +58,9 @@ export class S3Store implements ObjectStore {
 
   async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+        abortSignal: signal,
+      });
       return {
         key,
         size: out.ContentLength ?? 0,
@@ -66,11 +68,19 @@ export class S3Store implements ObjectStore {
         etag: out.ETag ?? '',
         mtimeMs: decodeMtime(out.Metadata?.mtime),
         versionId: out.VersionId,
+        crc32c: out.ChecksumCRC32C,
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number> {
+    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber }), {
+      abortSignal: signal,
+    });
+    return out.ContentLength ?? 0;
   }
 
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {

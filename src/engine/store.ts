@@ -9,6 +9,8 @@ export interface ObjectInfo {
   /** File mtime recorded by the uploader (`mtime` metadata), when known. */
   mtimeMs?: number | undefined;
   versionId?: string | undefined;
+  /** The object's stored CRC32C ("…" whole object, "…-N" composite of N parts), from HEAD only. */
+  crc32c?: string | undefined;
 }
 
 export interface PartInfo {
@@ -61,6 +63,8 @@ export interface GetOutput {
 export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
   head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
+  partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
   /** Upload a stream of unknown length (stdin). */
   putStream(

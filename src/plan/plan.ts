@@ -17,7 +17,7 @@ import type { UploadJob } from '../engine/upload.js';
 import type { DownloadJob } from '../engine/download.js';
 import type { PathFilter } from './filter.js';
 import { choosePartSize } from './part-size.js';
-import { decideCompleted, decideDownload, decideUpload } from './update.js';
+import { decideCompleted, decideDownload, decideDownloadCompleted, decideUpload } from './update.js';
 import { walkLocal } from './walk.js';
 
 export interface PlanOptions {
@@ -28,6 +28,8 @@ export interface PlanOptions {
   /** Explicit --part-size, or undefined for auto. */
   partSize: number | undefined;
   defaultPartSize: number;
+  /** Resume granularity within a ranged download. */
+  chunkSize: number;
   /**
    * With checkpoints, a rerun of an interrupted tree copy skips files the last
    * run finished (same size, destination not older) even without -u.
@@ -158,15 +160,16 @@ async function planDownload(src: S3Location, dst: LocalLocation, opts: PlanOptio
 async function downloadItem(info: ObjectInfo, bucket: string, target: string, opts: PlanOptions, deps: PlanDeps): Promise<PlanItem> {
   const source = formatS3(bucket, info.key);
   let reason = 'copy';
-  if (opts.update) {
+  if (opts.update || opts.skipCompleted) {
+    const decide = opts.update ? decideDownload : decideDownloadCompleted;
     const local = await statOrUndefined(target);
-    let decision = decideDownload(info, local);
+    let decision = decide(info, local);
     if (decision.needsMetadata) {
-      // LastModified is newer than the file; the recorded mtime decides.
-      const head = info.mtimeMs === undefined ? await deps.store.head(bucket, info.key, deps.signal) : info;
+      // The listing alone cannot tell; the mtime recorded in the object's metadata decides.
+      const head = await deps.store.head(bucket, info.key, deps.signal);
       if (head) {
         info = { ...info, mtimeMs: head.mtimeMs ?? head.lastModifiedMs };
-        decision = decideDownload(info, local);
+        decision = decide(info, local);
       }
     }
     if (!decision.copy) return { action: 'skip', source, destination: target, reason: decision.reason };
@@ -185,6 +188,7 @@ async function downloadItem(info: ObjectInfo, bucket: string, target: string, op
       versionId: info.versionId,
       path: target,
       partSize: partSizeFor(info.size, opts),
+      chunkSize: opts.chunkSize,
     },
   };
 }

@@ -51,3 +51,17 @@ export function decideCompleted(
     ? { copy: false, reason: 'already copied (same size, not older)' }
     : { copy: true, reason: 'copy' };
 }
+
+/**
+ * A download an earlier run finished: same size, and the file's mtime is the
+ * object's (s3xfer sets it so). `needsMetadata` as for decideDownload.
+ */
+export function decideDownloadCompleted(
+  object: { size: number; lastModifiedMs: number; mtimeMs?: number | undefined },
+  file: { size: number; mtimeMs: number } | undefined,
+): Decision & { needsMetadata?: boolean } {
+  if (!file || file.size !== object.size) return { copy: true, reason: 'copy' };
+  const done = { copy: false, reason: 'already copied (same size and mtime)' };
+  if (object.mtimeMs !== undefined) return seconds(object.mtimeMs) === seconds(file.mtimeMs) ? done : { copy: true, reason: 'copy' };
+  return seconds(object.lastModifiedMs) === seconds(file.mtimeMs) ? done : { copy: true, reason: 'copy', needsMetadata: true };
+}

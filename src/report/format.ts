@@ -26,7 +26,7 @@ export function formatEvent(e: TransferEvent): string | undefined {
     case 'error':
       return `error: ${e.message}`;
     case 'saved':
-      return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts uploaded`;
+      return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts ${e.kind}ed`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'summary': {

@@ -42,9 +42,15 @@ export async function getBytes(client: S3Client, bucket: string, key: string): P
   return Buffer.from(await out.Body!.transformToByteArray());
 }
 
-export async function openUploads(client: S3Client, bucket: string): Promise<number> {
+/** Open multipart uploads (keys and IDs) under `prefix`, filtered here: MinIO matches Prefix only as a whole key. */
+export async function listUploads(client: S3Client, bucket: string, prefix = ''): Promise<{ key: string; uploadId: string }[]> {
   const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-  return out.Uploads?.length ?? 0;
+  return (out.Uploads ?? []).filter((u) => u.Key!.startsWith(prefix)).map((u) => ({ key: u.Key!, uploadId: u.UploadId! }));
+}
+
+/** How many multipart uploads are still open on the server under `prefix`. */
+export async function openUploads(client: S3Client, bucket: string, prefix = ''): Promise<number> {
+  return (await listUploads(client, bucket, prefix)).length;
 }
 
 /** Files in dir whose names look like our download temp files. */

@@ -4,7 +4,7 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsComm
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
-import { MiB, exitOf, getBytes, makeTree, openUploads, waitFor } from './fixtures.js';
+import { MiB, exitOf, getBytes, listUploads, makeTree, openUploads, waitFor } from './fixtures.js';
 
 const s3 = inject('s3');
 const client = makeClient(s3);
@@ -31,7 +31,7 @@ async function serverParts(key: string): Promise<number[]> {
 }
 
 function checkpointsIn(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ucp/.test(f)).sort() : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ucp(\.corrupt)?$/.test(f)).sort() : [];
 }
 
 /** Start an upload through a slow proxy and stop it once `parts` parts are on the server. */
@@ -74,7 +74,7 @@ describe('resumable uploads', () => {
       expect(again.stdout).toMatch(new RegExp(`resumed big.bin: ${before.length} of 13 parts already uploaded, \\d+(\\.\\d+)? MiB not resent`));
       expect((await getBytes(client, bucket, 'kill/big.bin')).equals(fs.readFileSync(run.file))).toBe(true);
       expect(checkpointsIn(run.ckpt)).toEqual([]);
-      expect(await openUploads(client, bucket)).toBe(0);
+      expect(await openUploads(client, bucket, 'kill/')).toBe(0);
     } finally {
       await run.proxy.close();
     }
@@ -96,7 +96,7 @@ describe('resumable uploads', () => {
       expect(again.stdout).toMatch(/resumed big.bin: \d+ of 13 parts already uploaded/);
       expect((await getBytes(client, bucket, 'int/big.bin')).equals(fs.readFileSync(run.file))).toBe(true);
       expect(checkpointsIn(run.ckpt)).toEqual([]);
-      expect(await openUploads(client, bucket)).toBe(0);
+      expect(await openUploads(client, bucket, 'int/')).toBe(0);
     } finally {
       await run.proxy.close();
     }
@@ -125,10 +125,9 @@ describe('resumable uploads', () => {
       [
         'upload gone from the server',
         async (run) => {
-          const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-          for (const u of ups.Uploads ?? []) {
-            await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
-          }
+          const ups = await listUploads(client, bucket, 'bad/upload-gone');
+          expect(ups).toHaveLength(1);
+          for (const u of ups) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }));
           return run.args;
         },
         /not used: the upload is gone from the server; starting over/,
@@ -152,7 +151,7 @@ describe('resumable uploads', () => {
         expect(run.proxy.requests.filter((r) => r.method === 'POST' && 'uploads' in r.query)).toHaveLength(1);
         expect((await getBytes(client, bucket, key)).equals(fs.readFileSync(run.file))).toBe(true);
         // The old upload was aborted, the new one completed: nothing left open.
-        expect(await openUploads(client, bucket)).toBe(0);
+        expect(await openUploads(client, bucket, key)).toBe(0);
         const left = checkpointsIn(run.ckpt);
         expect(left).toEqual(name === 'corrupt' ? [expect.stringMatching(/\.ucp\.corrupt$/)] : []);
       } finally {
