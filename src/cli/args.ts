@@ -1,5 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { loadConfig, pick, type Config } from '../config.js';
+import { parseDuration } from '../duration.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { formatSize, parseSize } from '../size.js';
 import { MAX_PART_SIZE, MIN_PART_SIZE, MiB } from '../plan/part-size.js';
@@ -8,6 +10,7 @@ import { MAX_PART_SIZE, MIN_PART_SIZE, MiB } from '../plan/part-size.js';
 export const DEFAULTS = {
   bigfileThreshold: 16 * MiB,
   partSize: 8 * MiB,
+  chunkSize: 1 * MiB,
   parallel: 8,
   jobs: 8,
   retries: 5,
@@ -20,7 +23,16 @@ export interface ConnectionFlags {
   addressingStyle?: 'path' | 'virtual' | undefined;
 }
 
-export interface CpOptions extends ConnectionFlags {
+/** What every command shares: connection, output, checkpoint directory. */
+export interface CommonOptions extends ConnectionFlags {
+  checkpointDir: string | undefined;
+  json: boolean;
+  progress: boolean;
+  debug: boolean;
+  retries: number;
+}
+
+export interface CpOptions extends CommonOptions {
   source: string;
   destination: string;
   recursive: boolean;
@@ -31,21 +43,25 @@ export interface CpOptions extends ConnectionFlags {
   chunkSize: number;
   parallel: number;
   jobs: number;
-  retries: number;
   dryRun: boolean;
-  checkpointDir: string | undefined;
-  json: boolean;
-  progress: boolean;
-  debug: boolean;
 }
 
-export type Command = { name: 'cp'; options: CpOptions } | { name: 'none' };
+export type Command =
+  | { name: 'cp'; options: CpOptions }
+  | { name: 'checkpoint ls'; options: CommonOptions }
+  | { name: 'checkpoint show'; options: CommonOptions; id: string }
+  | { name: 'checkpoint clean'; options: CommonOptions; ids: string[]; all: boolean; olderThanMs: number | undefined }
+  | { name: 'resume'; options: CommonOptions; ids: string[]; all: boolean }
+  | { name: 'uploads ls'; options: CommonOptions; url: string }
+  | { name: 'uploads abort'; options: CommonOptions; url: string; olderThanMs: number | undefined; dryRun: boolean; force: boolean }
+  | { name: 'none' };
 
 const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error or bad input, 130 interrupted.',
-  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB.',
+  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.',
+  'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
 
 function positiveInt(value: unknown, flag: string): number {
@@ -54,9 +70,16 @@ function positiveInt(value: unknown, flag: string): number {
   return n;
 }
 
-function positiveSize(text: string, flag: string): number {
-  const size = parseSize(text, flag);
-  if (size < 1) throw new UsageError(`invalid ${flag} '${text}': must be at least 1 byte`);
+function positiveSize(value: string | number, flag: string): number {
+  const size = parseSize(String(value), flag);
+  if (size < 1) throw new UsageError(`invalid ${flag} '${value}': must be at least 1 byte`);
+  return size;
+}
+
+function checkPartSize(value: string | number): number {
+  const size = parseSize(String(value), '--part-size');
+  if (size < MIN_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is below S3's minimum of 5 MiB: use 5MiB or more`);
+  if (size > MAX_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is above S3's maximum of 5 GiB`);
   return size;
 }
 
@@ -65,91 +88,186 @@ function positional(value: unknown): string {
   return value === true ? '-' : String(value);
 }
 
-function checkPartSize(size: number): number {
-  if (size < MIN_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is below S3's minimum of 5 MiB: use 5MiB or more`);
-  if (size > MAX_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is above S3's maximum of 5 GiB`);
-  return size;
-}
+const durationOf = (value: unknown) => (value === undefined ? undefined : parseDuration(String(value), '--older-than'));
 
-function connectionOptions<T>(y: Argv<T>) {
+/** Flags every command takes. No yargs defaults: "not given" must stay visible for flag > env > config. */
+function globalOptions<T>(y: Argv<T>) {
   return y
-    .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws/config and credentials', group: 'Connection:' })
-    .option('region', { type: 'string', describe: 'region (default: from the profile or environment, else us-east-1)', group: 'Connection:' })
-    .option('endpoint-url', { type: 'string', describe: 'S3-compatible endpoint, e.g. http://127.0.0.1:9000', group: 'Connection:' })
+    .option('config', { type: 'string', describe: 'config file (default: ~/.config/s3xfer/config.yaml)', global: true })
+    .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws/config and credentials', group: 'Connection:', global: true })
+    .option('region', { type: 'string', describe: 'region (default: the profile\'s or the environment\'s, else us-east-1)', group: 'Connection:', global: true })
+    .option('endpoint-url', { type: 'string', describe: 'S3-compatible endpoint, e.g. http://127.0.0.1:9000', group: 'Connection:', global: true })
     .option('addressing-style', {
       choices: ['path', 'virtual'] as const,
-      describe: 'bucket in the path or the host name (default: path with a custom endpoint)',
+      describe: 'bucket in the path or in the host name (default: path with a custom endpoint)',
       group: 'Connection:',
-    });
+      global: true,
+    })
+    .option('retries', { type: 'number', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
+    .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR)', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
+    .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
 
-/** argv → a typed command. Pure apart from printing --help/--version through yargs. */
-export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableStream; version: string }): Promise<Command> {
+type Raw = Record<string, unknown>;
+
+function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CommonOptions {
+  const str = (v: string | number) => String(v);
+  return {
+    checkpointDir: pick('checkpoint-dir', a['checkpoint-dir'] as string | undefined, env, config, str),
+    profile: pick('profile', a.profile as string | undefined, env, config, str, ['AWS_PROFILE']),
+    region: pick('region', a.region as string | undefined, env, config, str, ['AWS_REGION', 'AWS_DEFAULT_REGION']),
+    endpointUrl: pick('endpoint-url', a['endpoint-url'] as string | undefined, env, config, str, ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL']),
+    addressingStyle: pick('addressing-style', a['addressing-style'] as 'path' | 'virtual' | undefined, env, config, (v) => {
+      if (v !== 'path' && v !== 'virtual') throw new UsageError(`invalid addressing style '${v}': use path or virtual`);
+      return v;
+    }),
+    retries: pick('retries', a.retries === undefined ? undefined : positiveInt(a.retries, '--retries'), env, config, (v) => positiveInt(v, 'retries')) ?? DEFAULTS.retries,
+    json: Boolean(a.json),
+    progress: a.progress !== false,
+    debug: Boolean(a.debug),
+  };
+}
+
+function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config): CpOptions {
+  const size = (key: 'bigfile-threshold' | 'chunk-size', flag: string) =>
+    pick(key, a[key] === undefined ? undefined : positiveSize(a[key] as string, flag), env, config, (v) => positiveSize(v, key));
+  const int = (key: 'parallel' | 'jobs') =>
+    pick(key, a[key] === undefined ? undefined : positiveInt(a[key], `--${key}`), env, config, (v) => positiveInt(v, key));
+  return {
+    ...commonFrom(a, env, config),
+    source: positional(a.source),
+    destination: positional(a.destination),
+    recursive: Boolean(a.recursive),
+    update: Boolean(a.update),
+    filters: filterRulesFromArgv(argv),
+    bigfileThreshold: size('bigfile-threshold', '--bigfile-threshold') ?? DEFAULTS.bigfileThreshold,
+    partSize: pick('part-size', a['part-size'] === undefined ? undefined : checkPartSize(a['part-size'] as string), env, config, checkPartSize),
+    chunkSize: size('chunk-size', '--chunk-size') ?? DEFAULTS.chunkSize,
+    parallel: int('parallel') ?? DEFAULTS.parallel,
+    jobs: int('jobs') ?? DEFAULTS.jobs,
+    dryRun: Boolean(a['dry-run']),
+  };
+}
+
+/** argv → a typed command. Pure apart from printing --help/--version/completion through yargs. */
+export async function parseArgs(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; version: string; env: NodeJS.ProcessEnv },
+): Promise<Command> {
   let command: Command = { name: 'none' };
-  let helpOutput = '';
-  const parser = yargs(argv)
+  let output = '';
+  // The config file is read only when a command runs: --help and --version never fail on it.
+  const configFor = (a: Raw) => loadConfig(a.config as string | undefined, io.env);
+  const parser = globalOptions(yargs(argv))
     .scriptName('s3xfer')
     .usage('$0 <command> [options]\n\nCopy files between local disks and S3-compatible object stores; resume after any interruption.')
     .command(
       'cp <source> <destination>',
       'copy a file or a tree (-r) to or from S3',
       (y) =>
-        connectionOptions(
-          y
-            .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
-            .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
-            .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
-            .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
-            .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
-            .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
-            .option('bigfile-threshold', { type: 'string', default: '16MiB', describe: 'multipart upload / parallel ranged download at or above this size' })
-            .option('part-size', { type: 'string', describe: 'part size (default: auto, 8 MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
-            .option('chunk-size', { type: 'string', default: '1MiB', describe: 'a resumed download refetches at most this much per range in flight' })
-            .option('parallel', { type: 'number', default: DEFAULTS.parallel, describe: 'parts or ranges in flight per file' })
-            .option('jobs', { alias: 'j', type: 'number', default: DEFAULTS.jobs, describe: 'files in flight at once' })
-            .option('retries', { type: 'number', default: DEFAULTS.retries, describe: 'attempts per request for network faults, 5xx and throttling' })
-            .option('checkpoint-dir', { type: 'string', describe: 'keep resumable checkpoints here (env S3XFER_CHECKPOINT_DIR)' })
-            .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
-            .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout per event' })
-            .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)' })
-            .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors' })
-            .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
-            .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
-            .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
-            .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
-            .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')),
-        (a) => {
-          command = {
-            name: 'cp',
-            options: {
-              source: positional(a.source),
-              destination: positional(a.destination),
-              recursive: a.recursive,
-              update: a.update,
-              filters: filterRulesFromArgv(argv),
-              bigfileThreshold: parseSize(a['bigfile-threshold'], '--bigfile-threshold'),
-              partSize: a['part-size'] === undefined ? undefined : checkPartSize(parseSize(a['part-size'], '--part-size')),
-              chunkSize: positiveSize(a['chunk-size'], '--chunk-size'),
-              parallel: positiveInt(a.parallel, '--parallel'),
-              jobs: positiveInt(a.jobs, '--jobs'),
-              retries: positiveInt(a.retries, '--retries'),
-              dryRun: a['dry-run'],
-              checkpointDir: a['checkpoint-dir'],
-              json: a.json,
-              progress: a.progress,
-              debug: a.debug,
-              profile: a.profile,
-              region: a.region,
-              endpointUrl: a['endpoint-url'],
-              addressingStyle: a['addressing-style'],
-            },
-          };
-        },
+        y
+          .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
+          .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
+          .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
+          .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
+          .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
+          .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
+          .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
+          .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
+          .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
+          .option('parallel', { type: 'number', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
+          .option('jobs', { alias: 'j', type: 'number', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
+          .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
+          .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
+          .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
+          .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
+          .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input'),
+      async (a) => {
+        command = { name: 'cp', options: cpFrom(a, argv, io.env, await configFor(a)) };
+      },
     )
+    .command('checkpoint', 'list, show and clean resumable checkpoints', (y) =>
+      y
+        .command('ls', 'one row per checkpoint: transfer, progress, state', {}, async (a) => {
+          command = { name: 'checkpoint ls', options: commonFrom(a, io.env, await configFor(a)) };
+        })
+        .command(
+          'show <id>',
+          'everything a checkpoint knows, with a map of the parts done',
+          (c) => c.positional('id', { type: 'string', describe: 'checkpoint id, or a unique prefix of it' }),
+          async (a) => {
+            command = { name: 'checkpoint show', id: String(a.id), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .command(
+          'clean [ids..]',
+          'remove checkpoints; abort their uploads on the server, delete their temp files',
+          (c) =>
+            c
+              .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
+              .option('all', { type: 'boolean', default: false, describe: 'every checkpoint in the directory' })
+              .option('older-than', { type: 'string', describe: 'only those last updated longer ago than DURATION (e.g. 7d)' }),
+          async (a) => {
+            const ids = (a.ids ?? []).map(String);
+            if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to clean (ids from `s3xfer checkpoint ls`) or use --all');
+            command = { name: 'checkpoint clean', ids, all: a.all, olderThanMs: durationOf(a['older-than']), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .demandCommand(1, 'name a subcommand: ls, show or clean'),
+    )
+    .command(
+      'resume [ids..]',
+      'finish interrupted transfers from their checkpoints, with the options they recorded',
+      (y) =>
+        y
+          .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
+          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory' }),
+      async (a) => {
+        const ids = (a.ids ?? []).map(String);
+        if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to resume (ids from `s3xfer checkpoint ls`) or use --all');
+        command = { name: 'resume', ids, all: a.all, options: commonFrom(a, io.env, await configFor(a)) };
+      },
+    )
+    .command('uploads', 'incomplete multipart uploads on the server', (y) =>
+      y
+        .command(
+          'ls <url>',
+          'list incomplete uploads under s3://bucket[/prefix], with size and age',
+          (c) => c.positional('url', { type: 'string', describe: 's3://bucket[/prefix]' }),
+          async (a) => {
+            command = { name: 'uploads ls', url: String(a.url), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .command(
+          'abort <url>',
+          'abort incomplete uploads under s3://bucket[/prefix] (those a checkpoint still needs only with --force)',
+          (c) =>
+            c
+              .positional('url', { type: 'string', describe: 's3://bucket[/prefix]' })
+              .option('older-than', { type: 'string', describe: 'only uploads started longer ago than DURATION (e.g. 1d)' })
+              .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be aborted; abort nothing' })
+              .option('force', { type: 'boolean', default: false, describe: 'abort uploads that a checkpoint still needs too' }),
+          async (a) => {
+            command = {
+              name: 'uploads abort',
+              url: String(a.url),
+              olderThanMs: durationOf(a['older-than']),
+              dryRun: a['dry-run'],
+              force: a.force,
+              options: commonFrom(a, io.env, await configFor(a)),
+            };
+          },
+        )
+        .demandCommand(1, 'name a subcommand: ls or abort'),
+    )
+    .completion('completion', 'print a bash/zsh completion script (s3xfer completion >> ~/.bashrc)')
     .demandCommand(1, 'name a command: s3xfer cp SOURCE DESTINATION (see s3xfer --help)')
     .strict()
     .recommendCommands()
-    .version(out.version)
+    .version(io.version)
     .help()
     .alias('h', 'help')
     .epilog(EPILOG)
@@ -159,9 +277,9 @@ export async function parseArgs(argv: string[], out: { stdout: NodeJS.WritableSt
       if (err instanceof UsageError) throw err;
       throw new UsageError(`${msg ?? err?.message ?? 'invalid arguments'} (see s3xfer --help)`);
     });
-  await parser.parseAsync(argv, {}, (_err, _argv, output) => {
-    helpOutput = output;
+  await parser.parseAsync(argv, {}, (_err, _argv, out) => {
+    output = out;
   });
-  if (helpOutput) out.stdout.write(`${helpOutput}\n`);
+  if (output) io.stdout.write(`${output}\n`);
   return command;
 }

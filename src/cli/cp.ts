@@ -2,8 +2,6 @@ import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
 import { compileFilter } from '../plan/filter.js';
 import { planCopy } from '../plan/plan.js';
-import { createS3Client } from '../engine/s3-client.js';
-import { S3Store } from '../engine/s3-store.js';
 import { runPlan } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
 import { createReporter } from '../report/reporter.js';
@@ -17,7 +15,7 @@ import { CheckpointedDownload } from '../checkpoint/download-session.js';
 import type { UploadSessionDeps } from '../checkpoint/upload-session.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import { CheckpointedUpload } from '../checkpoint/upload-session.js';
-import type { ResumeOptions } from '../checkpoint/schema.js';
+import { connect, recordedConnection } from './connect.js';
 import path from 'node:path';
 import { DEFAULTS } from './args.js';
 
@@ -25,16 +23,15 @@ import { DEFAULTS } from './args.js';
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
   const src = parseLocation(opts.source, io.cwd);
   const dst = parseLocation(opts.destination, io.cwd);
-  const { client, endpoint } = await createS3Client({ ...opts, maxSockets: Math.max(opts.parallel * opts.jobs, 16) }, io.env);
-  const store = new S3Store(client);
+  const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
+  const { client, store, endpoint } = conn;
   const reporter = createReporter({
     json: opts.json,
     progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && Boolean(io.stdout.isTTY),
     stdout: io.stdout,
     stderr: io.stderr,
   });
-  const checkpointDir = opts.checkpointDir ?? io.env.S3XFER_CHECKPOINT_DIR;
-  const checkpoints = checkpointDir ? new CheckpointStore(path.resolve(io.cwd, checkpointDir)) : undefined;
+  const checkpoints = opts.checkpointDir ? new CheckpointStore(path.resolve(io.cwd, opts.checkpointDir)) : undefined;
   const saved: Saved[] = [];
   const emit: Emit = (e) => {
     if (e.type === 'saved') saved.push(e);
@@ -72,7 +69,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
-      ...(checkpoints && sessions({ store, checkpoints, emit, endpoint, now: () => new Date(), options: resumeOptions(opts) })),
+      ...(checkpoints && sessions({ store, checkpoints, emit, endpoint, now: () => new Date(), options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) } })),
     });
     reporter.close();
     if (summary.interrupted) {
@@ -85,16 +82,6 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     reporter.close();
     client.destroy();
   }
-}
-
-/** The options a checkpoint records, so `resume ID` can rerun without the command line. */
-function resumeOptions(opts: CpOptions): ResumeOptions {
-  const o: ResumeOptions = { parallel: opts.parallel, retries: opts.retries };
-  if (opts.profile) o.profile = opts.profile;
-  if (opts.region) o.region = opts.region;
-  if (opts.endpointUrl) o.endpointUrl = opts.endpointUrl;
-  if (opts.addressingStyle) o.addressingStyle = opts.addressingStyle;
-  return o;
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;

@@ -44,7 +44,16 @@ async function resolveRegion(opts: ConnectionOptions): Promise<string> {
  * connection per large part), no SDK checksums (pure JS and slow; we send native
  * CRC32C ourselves), and no SDK retries (ours re-read the body from its source).
  */
-export async function createS3Client(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<{ client: S3Client; endpoint: string }> {
+export interface S3Connection {
+  client: S3Client;
+  /** The endpoint in use; for AWS, the regional default. Part of a checkpoint's id. */
+  endpoint: string;
+  /** A custom (non-AWS-default) endpoint: `resume` must pass it explicitly. */
+  customEndpoint: string | undefined;
+  region: string;
+}
+
+export async function createS3Client(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<S3Connection> {
   const endpoint = await resolveEndpoint(opts, env);
   const region = await resolveRegion(opts);
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, keepAliveMsecs: 1000 };
@@ -62,5 +71,5 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
   });
-  return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com` };
+  return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

@@ -5,6 +5,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
@@ -12,7 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput } from './store.js';
+import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from './store.js';
 
 /** Seconds since the epoch with a fraction, as rclone writes `mtime`. */
 export function encodeMtime(mtimeMs: number): string {
@@ -200,6 +201,24 @@ export class S3Store implements ObjectStore {
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
       abortSignal: signal,
     });
+  }
+
+  async listUploads(bucket: string, signal: AbortSignal): Promise<UploadInfo[]> {
+    const uploads: UploadInfo[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        { abortSignal: signal },
+      );
+      for (const u of out.Uploads ?? []) {
+        if (u.Key && u.UploadId) uploads.push({ key: u.Key, uploadId: u.UploadId, initiatedMs: u.Initiated?.getTime() ?? 0 });
+      }
+      keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+      uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return uploads;
   }
 
   async get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {

@@ -20,6 +20,12 @@ export interface PartInfo {
   crc32c?: string | undefined;
 }
 
+export interface UploadInfo {
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+}
+
 export interface PutInput {
   bucket: string;
   key: string;
@@ -83,5 +89,7 @@ export interface ObjectStore {
     signal: AbortSignal,
   ): Promise<{ etag: string; crc32c?: string | undefined }>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<void>;
+  /** Every incomplete multipart upload in the bucket (callers filter by prefix: MinIO matches Prefix only as a whole key). */
+  listUploads(bucket: string, signal: AbortSignal): Promise<UploadInfo[]>;
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
 }

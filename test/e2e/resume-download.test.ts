@@ -3,8 +3,9 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
-import { startProxy, type RecordedRequest } from '../helpers/proxy.js';
+import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, makeTree, tempFiles, waitFor } from './fixtures.js';
+import { fetchedBytes, isObjectGet } from './interrupt.js';
 
 const s3 = inject('s3');
 const client = makeClient(s3);
@@ -16,9 +17,7 @@ beforeAll(async () => {
   bucket = await createBucket(client);
 });
 
-/** GetObject (the SDK adds ?x-id=GetObject), not a listing. */
-const isObjectGet = (r: RecordedRequest) => r.method === 'GET' && r.query['x-id'] === 'GetObject';
-const fetched = (reqs: RecordedRequest[]) => reqs.filter(isObjectGet).reduce((n, r) => n + r.responseBytes, 0);
+const fetched = fetchedBytes;
 
 function dcpIn(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.dcp(\.corrupt)?$/.test(f)) : [];

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
-import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { MiB, exitOf, getBytes, listUploads, makeTree, openUploads, waitFor } from './fixtures.js';
+import { RESUME_FLAGS, interruptedUpload as interruptedUpload_, isPart, slowUploadProxy } from './interrupt.js';
 
 const s3 = inject('s3');
 const client = makeClient(s3);
@@ -12,15 +12,6 @@ let bucket: string;
 beforeAll(async () => {
   bucket = await createBucket(client);
 });
-
-const FLAGS = ['--part-size', '5MiB', '--bigfile-threshold', '5MiB', '--parallel', '2', '--no-progress'];
-const isPart = (r: { method: string; query: Record<string, string> }) => r.method === 'PUT' && 'partNumber' in r.query;
-
-/** A slow link, so a kill lands mid-transfer. */
-async function slowProxy(bytesPerSecond = 6 * MiB): Promise<Proxy> {
-  const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isPart, action: { bytesPerSecond } }] });
-  return proxy;
-}
 
 async function serverParts(key: string): Promise<number[]> {
   const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
@@ -34,22 +25,10 @@ function checkpointsIn(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ucp(\.corrupt)?$/.test(f)).sort() : [];
 }
 
-/** Start an upload through a slow proxy and stop it once `parts` parts are on the server. */
-async function interruptedUpload(opts: { key: string; size?: number; signal: NodeJS.Signals; parts: number }) {
-  const proxy = await slowProxy();
-  const dir = tmpdir();
-  const file = path.join(dir, 'big.bin');
-  makeTree(dir, { 'big.bin': opts.size ?? 64 * MiB });
-  const ckpt = path.join(dir, '.ckpt');
-  const args = ['cp', file, `s3://${bucket}/${opts.key}`, '--checkpoint-dir', ckpt, ...FLAGS];
-  const child = spawnCli(args, { env: s3Env(s3, proxy.endpoint) });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitFor(() => proxy.requests.filter((r) => isPart(r) && r.status === 200).length >= opts.parts, 40_000, 'parts to finish');
-  child.kill(opts.signal);
-  const exit = await exitOf(child);
-  return { proxy, dir, file, ckpt, args, exit, stderr: () => stderr };
-}
+const interruptedUpload = (opts: { key: string; size?: number; signal: NodeJS.Signals; parts: number }) =>
+  interruptedUpload_(s3, { bucket, ...opts });
+const slowProxy = (bytesPerSecond?: number) => slowUploadProxy(s3, bytesPerSecond);
+const FLAGS = RESUME_FLAGS;
 
 describe('resumable uploads', () => {
   it('SIGKILL mid-upload, rerun the same command: only the missing parts are sent, bytes equal, nothing left', async () => {

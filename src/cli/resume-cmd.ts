@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { ExitCode, UsageError } from '../errors.js';
+import { formatS3 } from '../location.js';
+import { listCheckpoints, resolveIds, summarize } from '../checkpoint/inspect.js';
+import type { Checkpoint } from '../checkpoint/schema.js';
+import type { Io } from '../main.js';
+import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
+import { requireCheckpointDir } from './connect.js';
+import { runCp } from './cp.js';
+
+/** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
+export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
+  const o = cp.options;
+  const [source, destination] =
+    cp.kind === 'upload'
+      ? [cp.source.path, formatS3(cp.destination.bucket, cp.destination.key)]
+      : [formatS3(cp.source.bucket, cp.source.key), cp.destination.path];
+  return {
+    ...common,
+    profile: o.profile,
+    region: o.region,
+    endpointUrl: o.endpointUrl,
+    addressingStyle: o.addressingStyle,
+    retries: o.retries,
+    checkpointDir,
+    source,
+    destination,
+    recursive: false,
+    update: false,
+    filters: [],
+    // Same part size as recorded, and multipart whatever the threshold was.
+    bigfileThreshold: 1,
+    partSize: cp.partSize,
+    chunkSize: cp.kind === 'download' ? cp.chunkSize : DEFAULTS.chunkSize,
+    parallel: o.parallel,
+    jobs: 1,
+    dryRun: false,
+  };
+}
+
+/** `s3xfer resume ID… | --all`: finish transfers without retyping their commands. */
+export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boolean }, io: Io & { signal: AbortSignal }): Promise<number> {
+  const dir = requireCheckpointDir(opts, io.cwd);
+  const entries = await listCheckpoints(dir);
+  const chosen = sel.all ? entries.filter((e) => e.checkpoint) : resolveIds(entries, sel.ids);
+  if (chosen.length === 0) {
+    io.stdout.write(`nothing to resume in ${dir}\n`);
+    return ExitCode.ok;
+  }
+  let worst: number = ExitCode.ok;
+  for (const entry of chosen) {
+    if (io.signal.aborted) break;
+    if (!entry.checkpoint) throw new UsageError(`checkpoint ${entry.id} is ${entry.problem}: remove it with \`s3xfer checkpoint clean ${entry.id}\``);
+    const s = await summarize(entry);
+    if (!opts.json) io.stderr.write(`resuming ${entry.id}: ${s.source} -> ${s.destination} (${s.partsDone}/${s.partsTotal} parts done)\n`);
+    const code = await runCp(cpOptionsFor(entry.checkpoint, opts, path.resolve(dir)), io);
+    if (code === ExitCode.interrupted) return code;
+    worst = Math.max(worst, code);
+  }
+  return worst;
+}

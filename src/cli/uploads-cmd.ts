@@ -1,0 +1,126 @@
+import { ExitCode, UsageError, describeError } from '../errors.js';
+import { formatAge } from '../duration.js';
+import { formatS3, parseLocation } from '../location.js';
+import { formatSize } from '../size.js';
+import { listCheckpoints } from '../checkpoint/inspect.js';
+import { explainS3Error } from '../engine/s3-errors.js';
+import { formatTable } from '../report/table.js';
+import type { Io } from '../main.js';
+import type { CommonOptions } from './args.js';
+import { connect, type Connected } from './connect.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+type Deps = Io & { signal: AbortSignal };
+
+interface OpenUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: string;
+  ageMs: number;
+  parts: number;
+  size: number;
+  /** The checkpoint that still needs this upload, if any. */
+  checkpoint?: string | undefined;
+  checkpointFile?: string | undefined;
+}
+
+async function openUploads(url: string, opts: CommonOptions, conn: Connected, io: Deps): Promise<OpenUpload[]> {
+  const loc = parseLocation(url, io.cwd);
+  if (loc.kind !== 's3') throw new UsageError(`'${url}' is not an S3 URL: write s3://bucket or s3://bucket/prefix`);
+  const needed = new Map<string, { id: string; file: string }>();
+  if (opts.checkpointDir) {
+    for (const e of await listCheckpoints(path.resolve(io.cwd, opts.checkpointDir))) {
+      if (e.checkpoint?.kind === 'upload') needed.set(e.checkpoint.uploadId, { id: e.id, file: e.file });
+    }
+  }
+  const now = Date.now();
+  let uploads;
+  try {
+    uploads = await conn.store.listUploads(loc.bucket, io.signal);
+  } catch (err) {
+    throw explainS3Error(err, url);
+  }
+  const under = uploads.filter((u) => u.key.startsWith(loc.key));
+  return Promise.all(
+    under.map(async (u) => {
+      const parts = await conn.store.listParts(loc.bucket, u.key, u.uploadId, io.signal);
+      const cp = needed.get(u.uploadId);
+      return {
+        bucket: loc.bucket,
+        key: u.key,
+        uploadId: u.uploadId,
+        initiated: new Date(u.initiatedMs).toISOString(),
+        ageMs: now - u.initiatedMs,
+        parts: parts.length,
+        size: parts.reduce((n, p) => n + p.size, 0),
+        checkpoint: cp?.id,
+        checkpointFile: cp?.file,
+      };
+    }),
+  );
+}
+
+export async function uploadsLs(opts: CommonOptions, url: string, io: Deps): Promise<number> {
+  const conn = await connect(opts, io.env);
+  try {
+    const list = await openUploads(url, opts, conn, io);
+    if (opts.json) {
+      for (const { checkpointFile: _f, ...u } of list) io.stdout.write(`${JSON.stringify(u)}\n`);
+      return ExitCode.ok;
+    }
+    if (list.length === 0) {
+      io.stdout.write(`no incomplete uploads under ${url}\n`);
+      return ExitCode.ok;
+    }
+    const rows = list.map((u) => [
+      formatS3(u.bucket, u.key),
+      u.uploadId.length > 24 ? `${u.uploadId.slice(0, 24)}…` : u.uploadId,
+      formatSize(u.size),
+      String(u.parts),
+      formatAge(u.ageMs),
+      u.checkpoint ? `needed by checkpoint ${u.checkpoint}` : '',
+    ]);
+    io.stdout.write(`${formatTable(['UPLOAD', 'ID', 'SIZE', 'PARTS', 'AGE', 'NOTE'], rows)}\n`);
+    return ExitCode.ok;
+  } finally {
+    conn.client.destroy();
+  }
+}
+
+/** Abort incomplete uploads; those a checkpoint still needs only with --force (and then the checkpoint goes too). */
+export async function uploadsAbort(
+  opts: CommonOptions,
+  sel: { url: string; olderThanMs: number | undefined; dryRun: boolean; force: boolean },
+  io: Deps,
+): Promise<number> {
+  const conn = await connect(opts, io.env);
+  let failed = 0;
+  try {
+    const list = (await openUploads(sel.url, opts, conn, io)).filter((u) => sel.olderThanMs === undefined || u.ageMs > sel.olderThanMs);
+    for (const u of list) {
+      const name = `${formatS3(u.bucket, u.key)} (upload ${u.uploadId}, ${u.parts} parts, ${formatSize(u.size)}, ${formatAge(u.ageMs)} old)`;
+      if (u.checkpoint && !sel.force) {
+        io.stdout.write(`kept ${name}: checkpoint ${u.checkpoint} still needs it (resume it, or use --force)\n`);
+        continue;
+      }
+      if (sel.dryRun) {
+        io.stdout.write(`(dry run) would abort ${name}\n`);
+        continue;
+      }
+      try {
+        await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal);
+        if (u.checkpointFile) await fs.rm(u.checkpointFile, { force: true });
+        io.stdout.write(`aborted ${name}${u.checkpoint ? `; removed checkpoint ${u.checkpoint}` : ''}\n`);
+      } catch (err) {
+        failed++;
+        io.stderr.write(`error: could not abort ${name}: ${describeError(err)}\n`);
+      }
+    }
+    if (list.length === 0) io.stdout.write(`no incomplete uploads under ${sel.url}${sel.olderThanMs === undefined ? '' : ' older than that'}\n`);
+    return failed > 0 ? ExitCode.partial : ExitCode.ok;
+  } finally {
+    conn.client.destroy();
+  }
+}
