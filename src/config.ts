@@ -15,6 +15,7 @@ const configSchema = z
     parallel: z.number().int().min(1),
     jobs: z.number().int().min(1),
     retries: z.number().int().min(1),
+    'stall-timeout': z.union([z.string(), z.number()]),
     'endpoint-url': z.string().url(),
     profile: z.string().min(1),
     region: z.string().min(1),

@@ -14,6 +14,7 @@ export const DEFAULTS = {
   parallel: 8,
   jobs: 8,
   retries: 5,
+  stallTimeoutMs: 30_000,
 } as const;
 
 export interface ConnectionFlags {
@@ -30,6 +31,7 @@ export interface CommonOptions extends ConnectionFlags {
   progress: boolean;
   debug: boolean;
   retries: number;
+  stallTimeoutMs: number;
 }
 
 export interface CpOptions extends CommonOptions {
@@ -104,6 +106,7 @@ function globalOptions<T>(y: Argv<T>) {
       global: true,
     })
     .option('retries', { type: 'number', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
+    .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
@@ -124,6 +127,10 @@ function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CommonOptio
       return v;
     }),
     retries: pick('retries', a.retries === undefined ? undefined : positiveInt(a.retries, '--retries'), env, config, (v) => positiveInt(v, 'retries')) ?? DEFAULTS.retries,
+    stallTimeoutMs:
+      pick('stall-timeout', a['stall-timeout'] === undefined ? undefined : parseDuration(String(a['stall-timeout']), '--stall-timeout'), env, config, (v) =>
+        typeof v === 'number' ? v * 1000 : parseDuration(v, 'stall-timeout'),
+      ) ?? DEFAULTS.stallTimeoutMs,
     json: Boolean(a.json),
     progress: a.progress !== false,
     debug: Boolean(a.debug),

@@ -10,7 +10,11 @@ export interface Connected extends S3Connection {
 }
 
 /** One S3 client and store per command; sockets enough for every request in flight. */
-export async function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv, maxSockets = 16): Promise<Connected> {
+export async function connect(
+  flags: ConnectionFlags & { stallTimeoutMs?: number | undefined },
+  env: NodeJS.ProcessEnv,
+  maxSockets = 16,
+): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
   return { ...conn, store: new S3Store(conn.client) };
 }

@@ -63,6 +63,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       retry: { attempts: opts.retries, baseDelayMs: 200, maxDelayMs: 10_000 },
       parallel: opts.parallel,
       now: () => Date.now(),
+      stallTimeoutMs: opts.stallTimeoutMs,
     };
     const summary = await runPlan(ctx, plan, {
       jobs: opts.jobs,
@@ -72,6 +73,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       ...(checkpoints && sessions({ store, checkpoints, emit, endpoint, now: () => new Date(), options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) } })),
     });
     reporter.close();
+    if (summary.fatal) throw summary.fatal;
     if (summary.interrupted) {
       reporter.message(`interrupted — ${resumeHint(saved, checkpoints !== undefined)}`);
       return ExitCode.interrupted;

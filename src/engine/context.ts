@@ -11,4 +11,6 @@ export interface EngineContext {
   /** Parts or ranges in flight per file. */
   parallel: number;
   now: () => number;
+  /** A download body that sends nothing for this long is cut and retried. */
+  stallTimeoutMs: number;
 }

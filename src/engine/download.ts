@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { TransferError } from '../errors.js';
 import { formatS3 } from '../location.js';
@@ -63,6 +64,11 @@ export class TruncatedBodyError extends Error {
   readonly code = 'ECONNRESET';
 }
 
+/** Retryable (see retry.ts): the next attempt opens a new connection. */
+export class StalledError extends Error {
+  override name = 'StalledError';
+}
+
 export class ObjectChangedError extends TransferError {
   constructor(url: string) {
     super(`${url} changed on the server during the download; rerun to fetch the new version`);
@@ -120,6 +126,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
             );
             metadataMtime ??= decodeMtime(out.metadata.mtime);
             await writeChunks(out.body, fh, {
+              stallTimeoutMs: ctx.stallTimeoutMs,
               part,
               progress,
               chunkSize: current.chunkSize,
@@ -167,7 +174,27 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
 async function writeChunks(
   body: AsyncIterable<Buffer>,
   fh: fs.FileHandle,
+  opts: { part: Part; progress: RangeProgress; chunkSize: number; stallTimeoutMs: number; onChunk: (bytes: number) => void },
+): Promise<void> {
+  // A connection that stops sending without closing would hang the range forever.
+  let stall: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(stall);
+    stall = setTimeout(() => (body as Readable).destroy(new StalledError(`no data for ${opts.stallTimeoutMs / 1000} s`)), opts.stallTimeoutMs);
+  };
+  arm();
+  try {
+    await writeChunksUnguarded(body, fh, opts, arm);
+  } finally {
+    clearTimeout(stall);
+  }
+}
+
+async function writeChunksUnguarded(
+  body: AsyncIterable<Buffer>,
+  fh: fs.FileHandle,
   opts: { part: Part; progress: RangeProgress; chunkSize: number; onChunk: (bytes: number) => void },
+  onData: () => void,
 ): Promise<void> {
   const { part, progress, chunkSize } = opts;
   let pending: Buffer[] = [];
@@ -183,6 +210,7 @@ async function writeChunks(
     opts.onChunk(buf.length);
   };
   for await (const data of body as AsyncIterable<Buffer>) {
+    onData();
     let chunk = data;
     while (chunk.length > 0) {
       const need = chunkTarget() - pendingBytes;

@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import { TransferError } from '../errors.js';
 
 /** Read exactly buf.length bytes at `position`; a short read means the file shrank. */
@@ -25,5 +25,10 @@ export async function assertUnchanged(
   const st = await fh.stat();
   if (st.size !== expected.size || Math.trunc(st.mtimeMs) !== Math.trunc(expected.mtimeMs)) {
     throw changedWhileReading(name);
+  }
+  // Deleted or replaced under the same name: what we read is no longer what the path holds.
+  const now = await fs.stat(name).catch(() => undefined);
+  if (!now || now.ino !== st.ino || now.dev !== st.dev) {
+    throw new TransferError(`${name} was deleted or replaced while it was being uploaded: rerun to upload what is there now`);
   }
 }

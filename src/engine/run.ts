@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { isAbort, describeError } from '../errors.js';
+import { ExitCode, UserError, isAbort, describeError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import type { Plan, PlanItem } from '../plan/plan.js';
 import type { EngineContext } from './context.js';
@@ -27,10 +27,15 @@ export interface RunSummary {
   bytes: number;
   ms: number;
   interrupted: boolean;
+  /** An error no other transfer can escape (missing bucket, rejected credentials, no server): the run stopped. */
+  fatal?: UserError | undefined;
 }
 
 /** Carry out a plan: files in parallel, failures reported and counted, the rest goes on. */
-export async function runPlan(ctx: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
+export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
+  // A fatal error stops the transfers still to come and those in flight, as an interrupt does.
+  const stopAll = new AbortController();
+  const ctx: EngineContext = { ...outer, signal: AbortSignal.any([outer.signal, stopAll.signal]) };
   const started = ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
   for (const message of plan.warnings) ctx.emit({ type: 'warning', message });
@@ -54,10 +59,10 @@ export async function runPlan(ctx: EngineContext, plan: Plan, opts: RunOptions):
         return undefined;
       }
       const id = nextId++;
-      return limit(() => runItem(ctx, item, id, opts, summary));
+      return limit(() => runItem(ctx, item, id, opts, summary, stopAll));
     }),
   );
-  summary.interrupted = ctx.signal.aborted;
+  summary.interrupted = outer.signal.aborted;
   summary.ms = ctx.now() - started;
   ctx.emit({ type: 'summary', ...summary });
   return summary;
@@ -80,6 +85,7 @@ async function runItem(
   id: number,
   opts: RunOptions,
   summary: RunSummary,
+  stopAll: AbortController,
 ): Promise<void> {
   if (ctx.signal.aborted) return;
   const { source, destination, size } = describeItem(item);
@@ -122,7 +128,14 @@ async function runItem(
     });
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return;
+    const [url, local] = item.action === 'download' ? [source, destination] : [destination, source];
+    const explained = explainS3Error(err, url, local);
+    if (explained instanceof UserError && explained.exitCode === ExitCode.usage) {
+      summary.fatal ??= explained;
+      stopAll.abort(explained);
+      return;
+    }
     summary.failed++;
-    ctx.emit({ type: 'error', id, source, destination, message: describeError(explainS3Error(err, item.action === 'upload' || item.action === 'stdin' ? destination : source)) });
+    ctx.emit({ type: 'error', id, source, destination, message: describeError(explained) });
   }
 }

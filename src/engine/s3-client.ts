@@ -11,6 +11,8 @@ export interface ConnectionOptions {
   addressingStyle?: 'path' | 'virtual' | undefined;
   /** Sockets kept open per host: at least the requests in flight. */
   maxSockets: number;
+  /** A request whose connection sends nothing for this long fails (and is retried). */
+  stallTimeoutMs?: number | undefined;
 }
 
 /** --endpoint-url, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the profile's endpoint_url. */
@@ -66,6 +68,8 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
       connectionTimeout: 10_000,
+      // Inactivity, not total time: a large part may take long, a silent connection may not.
+      socketTimeout: opts.stallTimeoutMs ?? 30_000,
     }),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -4,8 +4,10 @@ import { ExitCode, UserError } from '../errors.js';
  * Translate the S3 errors a user can fix into one line that says how. Others
  * pass through unchanged.
  */
-export function explainS3Error(err: unknown, url: string): unknown {
+export function explainS3Error(err: unknown, url: string, localPath?: string): unknown {
   if (err instanceof UserError || !(err instanceof Error)) return err;
+  const local = explainLocalError(err as NodeJS.ErrnoException, localPath);
+  if (local) return local;
   const e = err as Error & { Code?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const code = e.Code ?? e.name;
   const bucket = /^s3:\/\/([^/]+)/.exec(url)?.[1] ?? '';
@@ -28,4 +30,23 @@ export function explainS3Error(err: unknown, url: string): unknown {
     return new UserError(`${url}: access denied (HTTP 403): check the access keys, --profile and permissions`, ExitCode.partial);
   }
   return err;
+}
+
+/** Local filesystem errors, named with the path and what to do. */
+function explainLocalError(err: NodeJS.ErrnoException, localPath: string | undefined): UserError | undefined {
+  const where = err.path ?? localPath ?? 'the destination';
+  switch (err.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new UserError(`no space left writing ${where}: free some space, then rerun (with --checkpoint-dir it resumes)`, ExitCode.partial);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new UserError(`cannot access ${where} (${err.code}): check its permissions or choose another path`, ExitCode.partial);
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return new UserError(`cannot use ${where} (${err.code}): a file stands where a directory is needed, or the reverse`, ExitCode.partial);
+    default:
+      return undefined;
+  }
 }

@@ -139,15 +139,22 @@ async function putMultipart(
     ctx.signal.throwIfAborted();
     await assertUnchanged(fh, job, job.path);
     const ordered = parts.map((p) => current.done.get(p.partNumber)!);
-    const out = await withRetry(
-      () =>
-        ctx.store.completeMultipartUpload(
+    const expected = compositeCrc32c(ordered.map((p) => p.crc32c!));
+    const out = await withRetry(async (attempt) => {
+      try {
+        return await ctx.store.completeMultipartUpload(
           { bucket: job.bucket, key: job.key, uploadId: current.uploadId, parts: ordered },
           ctx.signal,
-        ),
-      retry,
-    );
-    const expected = compositeCrc32c(ordered.map((p) => p.crc32c!));
+        );
+      } catch (err) {
+        // A retry after a lost reply finds the upload already completed: the object tells.
+        if (attempt > 1 && (err as { name?: string }).name === 'NoSuchUpload') {
+          const head = await ctx.store.head(job.bucket, job.key, ctx.signal);
+          if (head?.size === job.size && head.crc32c === expected) return { etag: head.etag, crc32c: head.crc32c };
+        }
+        throw err;
+      }
+    }, retry);
     if (out.crc32c && out.crc32c !== expected) {
       throw new TransferError(
         `${formatS3(job.bucket, job.key)}: server checksum ${out.crc32c} differs from the local ${expected}; the object is suspect, upload it again`,

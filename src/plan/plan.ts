@@ -121,13 +121,13 @@ function uploadItem(
 
 async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   const prefix = asDirPrefix(dst.key);
-  const { files, warnings } = await walkLocal(root);
+  const { files, warnings, errors } = await walkLocal(root);
   // -u lists the destination once and decides in memory: no HEAD per file.
   const existing = new Map<string, ObjectInfo>();
   if (opts.update || opts.skipCompleted) {
     for await (const o of deps.store.list(dst.bucket, prefix, deps.signal)) existing.set(o.key, o);
   }
-  const items: PlanItem[] = [];
+  const items: PlanItem[] = errors.map((e) => ({ action: 'refuse', source: e.path, destination: formatS3(dst.bucket, prefix), message: e.message }));
   for (const file of files) {
     if (!opts.filter(file.relPath)) continue;
     const key = prefix + file.relPath;

@@ -28,6 +28,8 @@ export interface ProxyAction {
   delayMs?: number;
   /** Throttle the request body sent upstream (uploads) to about this rate. */
   bytesPerSecond?: number;
+  /** Forward this many request body bytes upstream, then cut both connections (an upload cut mid-body). */
+  resetRequestAfterBytes?: number;
   /** Throttle the response body sent back to the client (downloads) to about this rate. */
   responseBytesPerSecond?: number;
   /**
@@ -45,6 +47,16 @@ export interface ProxyAction {
    * client's socket. Responses shorter than this are passed through untouched.
    */
   resetAfterBytes?: number;
+  /**
+   * Forward the request whole (the server stores it), then cut the client's connection
+   * without passing the reply on: the client cannot know whether it worked.
+   */
+  dropResponse?: boolean;
+  /**
+   * Forward the response headers and this many body bytes, then send nothing more while
+   * keeping the connection open, until the client gives up.
+   */
+  stallAfterBytes?: number;
   /** Apply to the first N matching requests only (default: every match). */
   times?: number;
 }
@@ -255,8 +267,17 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       });
       responded.catch(() => {}); // handled below; don't let an early rejection go unhandled
 
+      const cutAt = action?.resetRequestAfterBytes;
       const upload = (async () => {
+        let sent = 0;
         for await (const chunk of throttled(body, action?.bytesPerSecond)) {
+          if (cutAt !== undefined && sent + chunk.length >= cutAt) {
+            rec.error = `request reset by rule after ${cutAt} bytes`;
+            up.destroy();
+            req.socket.destroy();
+            return;
+          }
+          sent += chunk.length;
           if (!(await write(up, chunk))) return;
         }
         up.end();
@@ -269,6 +290,13 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
 
       const upRes = await responded;
       upstreamRes = upRes;
+      if (action?.dropResponse) {
+        upRes.resume();
+        await new Promise<void>((resolve) => upRes.once('end', resolve).once('error', () => resolve()));
+        rec.error = `reply (${upRes.statusCode}) dropped by rule`;
+        req.socket.destroy();
+        return;
+      }
       const status = upRes.statusCode ?? 502;
       const resHeaders: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(upRes.headers)) {
@@ -286,7 +314,18 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
         upRes.destroy();
         return;
       }
+      const stallAt = action?.stallAfterBytes;
       for await (const chunk of throttled(upRes, action?.responseBytesPerSecond)) {
+        if (stallAt !== undefined && rec.responseBytes + chunk.length >= stallAt) {
+          const part = chunk.subarray(0, stallAt - rec.responseBytes);
+          rec.responseBytes += part.length;
+          res.write(part);
+          rec.error = `stalled by rule after ${rec.responseBytes} bytes`;
+          upRes.destroy();
+          // Hold the connection open, silent, until the client gives up.
+          await new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+          return;
+        }
         let part = chunk;
         const reset = resetAt !== undefined && rec.responseBytes + part.length >= resetAt;
         if (reset) part = part.subarray(0, resetAt - rec.responseBytes);
