@@ -59,7 +59,8 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const e = err as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; path?: string };
     const status = e.$metadata?.httpStatusCode;
-    const code = e.Code ?? e.code ?? (e.name !== 'Error' ? e.name : undefined);
+    const named = e.name !== 'Error' && e.name !== 'Unknown' ? e.name : undefined;
+    const code = e.Code ?? e.code ?? named;
     const msg = e.message && e.message !== code && e.message !== 'UnknownError' ? e.message : '';
     const parts = [code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
     return [msg || code || 'error', parts && msg ? `(${parts})` : status ? `(HTTP ${status})` : '']

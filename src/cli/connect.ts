@@ -11,7 +11,7 @@ export interface Connected extends S3Connection {
 
 /** One S3 client and store per command; sockets enough for every request in flight. */
 export async function connect(
-  flags: ConnectionFlags & { stallTimeoutMs?: number | undefined },
+  flags: ConnectionFlags & { stallTimeoutMs?: number | undefined; debug?: boolean | undefined },
   env: NodeJS.ProcessEnv,
   maxSockets = 16,
 ): Promise<Connected> {

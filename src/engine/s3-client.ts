@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { format } from 'node:util';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -11,6 +12,8 @@ export interface ConnectionOptions {
   addressingStyle?: 'path' | 'virtual' | undefined;
   /** Sockets kept open per host: at least the requests in flight. */
   maxSockets: number;
+  /** Show the SDK's own warnings on stderr. */
+  debug?: boolean | undefined;
   /** A request whose connection sends nothing for this long fails (and is retried). */
   stallTimeoutMs?: number | undefined;
 }
@@ -46,6 +49,14 @@ async function resolveRegion(opts: ConnectionOptions): Promise<string> {
  * connection per large part), no SDK checksums (pure JS and slow; we send native
  * CRC32C ourselves), and no SDK retries (ours re-read the body from its source).
  */
+const noop = () => {};
+const silentLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+const debugLogger = {
+  ...silentLogger,
+  warn: (...args: unknown[]) => process.stderr.write(`sdk: ${format(...args)}\n`),
+  error: (...args: unknown[]) => process.stderr.write(`sdk: ${format(...args)}\n`),
+};
+
 export interface S3Connection {
   client: S3Client;
   /** The endpoint in use; for AWS, the regional default. Part of a checkpoint's id. */
@@ -74,6 +85,8 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
+    // The SDK writes some warnings with console.warn unless given a logger: users never see SDK noise.
+    logger: opts.debug ? debugLogger : silentLogger,
   });
   return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

@@ -26,8 +26,9 @@ export function explainS3Error(err: unknown, url: string, localPath?: string): u
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
     return new UserError(`cannot reach the S3 endpoint (${e.code}): check --endpoint-url and that the server is running`, ExitCode.usage);
   }
-  if (e.$metadata?.httpStatusCode === 403 && code === 'Forbidden') {
-    return new UserError(`${url}: access denied (HTTP 403): check the access keys, --profile and permissions`, ExitCode.partial);
+  if (e.$metadata?.httpStatusCode === 403 && (code === 'Forbidden' || code === 'Unknown')) {
+    // A HEAD's 403 has no body: bad keys and missing permission look the same.
+    return new UserError(`${url}: access denied (HTTP 403): check the access keys or --profile, and the permissions`, ExitCode.usage);
   }
   return err;
 }

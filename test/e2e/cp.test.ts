@@ -284,7 +284,7 @@ describe('bad input', () => {
     expect(noKey.stderr).toContain(`s3://${bucket}/no/such/key: no such object`);
     const dir = makeTree(tmpdir(), { 'a.txt': 'a' });
     const noBucket = await cp([path.join(dir, 'a.txt'), 's3://no-such-bucket-s3xfer/a.txt']);
-    expect(noBucket.code).toBe(1);
+    expect(noBucket.code).toBe(2);
     expect(noBucket.stderr).toContain("bucket 'no-such-bucket-s3xfer' does not exist");
   });
 });
