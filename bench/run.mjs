@@ -1,0 +1,520 @@
+#!/usr/bin/env node
+// s3xfer benchmark against aws-cli, s5cmd, mc and rclone on a throw-away local MinIO.
+//
+//   node bench/run.mjs [--rounds N] [--skip-2g]
+//
+// See bench/README.md. Everything talks to 127.0.0.1 only; MinIO and the temp dir are
+// removed at the end, also on failure or Ctrl-C. Results: stdout (markdown) and
+// bench/results/<date>.json.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import * as fsSync from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureMinio, startMinio, MINIO_VERSION } from '../scripts/minio.mjs';
+import { describeTools, findPeers, run } from './peers.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const S3XFER = path.resolve(HERE, '..', 'bin', 's3xfer.js');
+const MiB = 1 << 20;
+const BIG = 256 * MiB;
+const HUGE = 2048 * MiB;
+const SMALL_COUNT = 1000;
+const SMALL_SIZE = 8 * 1024;
+const RUN_TIMEOUT_MS = 10 * 60_000;
+const BUCKET = 'bench';
+const TARGETS = { ratio: 1.0, rssMB: 150, ckptOverhead: 0.03, resumeRatio: 0.6, versionMs: 150 };
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const best = (xs) => (xs.length ? Math.min(...xs) : null);
+
+function parseArgs(argv) {
+  const o = { rounds: 3, skip2g: false, peers: ['aws', 's5cmd', 'mc', 'rclone'] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--rounds') o.rounds = Number(argv[++i]);
+    else if (argv[i].startsWith('--rounds=')) o.rounds = Number(argv[i].slice(9));
+    else if (argv[i] === '--skip-2g') o.skip2g = true;
+    else if (argv[i] === '--peers') o.peers = argv[++i].split(',').filter(Boolean);
+    else if (argv[i] === '-h' || argv[i] === '--help') {
+      process.stdout.write('usage: node bench/run.mjs [--rounds N] [--skip-2g] [--peers aws,s5cmd,mc,rclone]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]} (usage: node bench/run.mjs [--rounds N] [--skip-2g] [--peers aws,s5cmd,mc,rclone])`);
+  }
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds needs a positive integer');
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Processes: every timed run is its own process group (so a kill reaches the tool
+// under /usr/bin/time), wall time measured here, peak RSS from GNU time's %M.
+
+const live = new Set();
+let timeBin;
+let tmp;
+let seq = 0;
+
+function ensureGnuTime() {
+  const ok = () => {
+    try {
+      return /GNU/.test(execFileSync('/usr/bin/time', ['--version'], { stdio: 'pipe' }).toString() + '');
+    } catch (err) {
+      return /GNU/.test(String(err.stderr ?? ''));
+    }
+  };
+  if (ok()) return '/usr/bin/time';
+  log('installing the Debian package `time` for peak-RSS measurement…');
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', 'time'], { stdio: 'ignore' });
+  } catch {}
+  if (ok()) return '/usr/bin/time';
+  log('no GNU time: peak RSS will not be reported');
+  return undefined;
+}
+
+/** Spawns argv; resolves {code, signal, ms, rssKB, out}. `measure: false` runs it unwrapped (for SIGKILL tests). */
+function spawnTimed(argv, { env, measure = true, onSpawn } = {}) {
+  const rssFile = path.join(tmp, `rss-${++seq}`);
+  const full = measure && timeBin ? [timeBin, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(full[0], full.slice(1), { env, cwd: tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let out = '';
+    const keep = (c) => (out = (out + c).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => killGroup(child), RUN_TIMEOUT_MS);
+    onSpawn?.(child);
+    let spawnErr;
+    child.once('error', (e) => (spawnErr = e));
+    child.once('close', (code, signal) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      clearTimeout(timer);
+      live.delete(child);
+      let rssKB = null;
+      try {
+        const lines = fsSync.readFileSync(rssFile, 'utf8').trim().split('\n');
+        rssKB = Number(lines.at(-1)) || null;
+        fsSync.rmSync(rssFile);
+      } catch {}
+      resolve({ code: spawnErr ? 127 : code, signal, ms, rssKB, out: spawnErr ? String(spawnErr) : out });
+    });
+  });
+}
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
+}
+
+// ---------------------------------------------------------------------------
+// S3 checks with the SDK from the project's node_modules (outside any timing).
+
+let s3;
+async function makeS3Client(server) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = new sdk.S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+  });
+  const send = (Cmd, input) => client.send(new sdk[Cmd](input));
+  return {
+    createBucket: (Bucket) => send('CreateBucketCommand', { Bucket }),
+    async size(Key) {
+      try {
+        return (await send('HeadObjectCommand', { Bucket: BUCKET, Key })).ContentLength;
+      } catch {
+        return -1;
+      }
+    },
+    async list(Prefix) {
+      const keys = [];
+      let bytes = 0;
+      let ContinuationToken;
+      do {
+        const r = await send('ListObjectsV2Command', { Bucket: BUCKET, Prefix, ContinuationToken });
+        for (const o of r.Contents ?? []) (keys.push(o.Key), (bytes += o.Size));
+        ContinuationToken = r.NextContinuationToken;
+      } while (ContinuationToken);
+      return { keys, bytes };
+    },
+    async remove(Prefix) {
+      const { keys } = await this.list(Prefix);
+      for (let i = 0; i < keys.length; i += 1000) {
+        const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+        await send('DeleteObjectsCommand', { Bucket: BUCKET, Delete: { Objects, Quiet: true } });
+      }
+    },
+    async partCount(Key, UploadId) {
+      try {
+        return (await send('ListPartsCommand', { Bucket: BUCKET, Key, UploadId })).Parts?.length ?? 0;
+      } catch {
+        return -1;
+      }
+    },
+    destroy: () => client.destroy(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Local data
+
+async function writeRandomFile(file, size) {
+  const fh = await fs.open(file, 'w');
+  const buf = Buffer.alloc(8 * MiB);
+  for (let done = 0; done < size; done += buf.length) {
+    randomFillSync(buf);
+    await fh.write(buf, 0, Math.min(buf.length, size - done));
+  }
+  await fh.close();
+}
+
+async function sha256(file) {
+  const h = createHash('sha256');
+  for await (const chunk of fsSync.createReadStream(file, { highWaterMark: 4 * MiB })) h.update(chunk);
+  return h.digest('hex');
+}
+
+async function treeStats(dir) {
+  let files = 0;
+  let bytes = 0;
+  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+    if (e.isFile()) (files++, (bytes += (await fs.stat(path.join(e.parentPath ?? e.path, e.name))).size));
+  }
+  return { files, bytes };
+}
+
+// ---------------------------------------------------------------------------
+// Cases. Each case's `once(tool, round)` returns {ms, rssKB} or throws when the copy is wrong.
+
+function makeCases(tools, data, sums) {
+  const dl = path.join(tmp, 'dl');
+  const fail = (r, what) => new Error(`${what} (exit ${r.code ?? r.signal}): ${r.out.trim().split('\n').slice(-3).join(' | ')}`);
+  const upFile = (file, size) => async (name, round) => {
+    const key = `up/${name}/r${round}/${path.basename(file)}`;
+    const r = await spawnTimed(tools[name].upFile(file, BUCKET, key), { env: tools[name].env });
+    const got = await s3.size(key);
+    await s3.remove(`up/${name}/r${round}/`);
+    if (r.code !== 0 || got !== size) throw fail(r, `uploaded ${got} of ${size} bytes`);
+    return r;
+  };
+  const downFile = (key, size, hash) => async (name, round) => {
+    const file = path.join(dl, `${name}-r${round}-${path.basename(key)}`);
+    await fs.rm(file, { force: true }); // the destination never exists before a run
+    const r = await spawnTimed(tools[name].downFile(BUCKET, key, file), { env: tools[name].env });
+    const got = (await fs.stat(file).catch(() => ({ size: -1 }))).size;
+    const ok = r.code === 0 && got === size && (!hash || (await sha256(file)) === hash);
+    await fs.rm(file, { force: true });
+    if (!ok) throw fail(r, `downloaded ${got} of ${size} bytes${hash ? ' or wrong SHA-256' : ''}`);
+    return r;
+  };
+  const cases = {
+    upBig: { title: '256 MiB upload', once: upFile(data.big, BIG) },
+    downBig: { title: '256 MiB download', once: downFile('src/big.bin', BIG, sums.big) },
+    upSmall: {
+      title: '1,000 × 8 KiB upload (-r)',
+      async once(name, round) {
+        const prefix = `up/${name}/r${round}/small`;
+        const r = await spawnTimed(tools[name].upTree(data.small, BUCKET, prefix), { env: tools[name].env });
+        const { keys, bytes } = await s3.list(`${prefix}/`);
+        await s3.remove(`${prefix}/`);
+        if (r.code !== 0 || keys.length !== SMALL_COUNT || bytes !== SMALL_COUNT * SMALL_SIZE) {
+          throw fail(r, `uploaded ${keys.length} files, ${bytes} bytes`);
+        }
+        return r;
+      },
+    },
+    downSmall: {
+      title: '1,000 × 8 KiB download (-r)',
+      async once(name, round) {
+        const dir = path.join(dl, `${name}-r${round}-small`);
+        await fs.rm(dir, { recursive: true, force: true });
+        const r = await spawnTimed(tools[name].downTree(BUCKET, 'src/small', dir), { env: tools[name].env });
+        const st = await treeStats(dir);
+        await fs.rm(dir, { recursive: true, force: true });
+        if (r.code !== 0 || st.files !== SMALL_COUNT || st.bytes !== SMALL_COUNT * SMALL_SIZE) {
+          throw fail(r, `downloaded ${st.files} files, ${st.bytes} bytes`);
+        }
+        return r;
+      },
+    },
+  };
+  const huge = {
+    upHuge: { title: '2 GiB upload', once: upFile(data.huge, HUGE) },
+    downHuge: { title: '2 GiB download', once: downFile('src/huge.bin', HUGE) },
+  };
+  return { cases, huge };
+}
+
+/** s3xfer's 256 MiB upload with `--checkpoint-dir` (fresh dir each run). */
+async function s3xferCheckpointed(tools, file, round, tag) {
+  const ckpt = path.join(tmp, `ckpt-${tag}-${round}`);
+  const key = `up/s3xfer-${tag}/r${round}/big.bin`;
+  const argv = [...tools.s3xfer.upFile(file, BUCKET, key), '--checkpoint-dir', ckpt];
+  return { ckpt, key, argv };
+}
+
+/** Starts a checkpointed upload, SIGKILLs it once half the parts are in the .ucp, then times the rerun. */
+async function resumeAtHalf(tools, file, round) {
+  const { ckpt, key, argv } = await s3xferCheckpointed(tools, file, round, 'resume');
+  const env = tools.s3xfer.env;
+  let ucp;
+  const first = await spawnTimed(argv, {
+    env,
+    measure: false,
+    onSpawn(child) {
+      const poll = setInterval(() => {
+        if (child.exitCode !== null || child.signalCode !== null) return clearInterval(poll);
+        for (const f of fsSync.existsSync(ckpt) ? fsSync.readdirSync(ckpt) : []) {
+          if (!f.endsWith('.ucp')) continue;
+          try {
+            const j = JSON.parse(fsSync.readFileSync(path.join(ckpt, f), 'utf8'));
+            if (j.parts.length * 2 >= j.partCount) {
+              ucp = j;
+              killGroup(child);
+              clearInterval(poll);
+            }
+          } catch {} // mid-rename: try again
+        }
+      }, 5);
+    },
+  });
+  if (first.signal !== 'SIGKILL' || !ucp) throw new Error(`could not kill s3xfer at 50% (exit ${first.code}): ${first.out}`);
+  const onServer = await s3.partCount(key, ucp.uploadId);
+  const r = await spawnTimed(argv, { env });
+  const got = await s3.size(key);
+  await s3.remove(`up/s3xfer-resume/r${round}/`);
+  const leftover = (fsSync.existsSync(ckpt) ? fsSync.readdirSync(ckpt) : []).filter((f) => f.endsWith('.ucp'));
+  await fs.rm(ckpt, { recursive: true, force: true });
+  if (r.code !== 0 || got !== BIG) throw new Error(`resume uploaded ${got} bytes (exit ${r.code}): ${r.out}`);
+  if (leftover.length) throw new Error(`resume left ${leftover.join(', ')} behind`);
+  return { ...r, partsInCheckpoint: ucp.parts.length, partsOnServer: onServer, partCount: ucp.partCount };
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+
+const sec = (ms) => (ms == null ? '–' : (ms / 1000).toFixed(2));
+const mb = (kb) => (kb == null ? '–' : (kb / 1024).toFixed(0));
+const met = (ok) => (ok == null ? 'n/a' : ok ? '✅ met' : '❌ not met');
+
+function summarise(runs) {
+  const ok = runs.filter((r) => !r.error);
+  const ms = ok.map((r) => r.ms);
+  const rss = ok.map((r) => r.rssKB).filter((x) => x != null);
+  return { medianMs: median(ms), bestMs: best(ms), peakRssKB: rss.length ? Math.max(...rss) : null, fails: runs.length - ok.length, runs };
+}
+
+function markdown(res) {
+  const names = res.tools;
+  const out = [];
+  out.push(`### s3xfer benchmark — ${res.date}`, '');
+  out.push(`Machine: ${res.machine.nproc} cores (${res.machine.cpu}), ${res.machine.memGiB} GiB RAM, Node ${res.machine.node}, ${res.machine.os}; MinIO ${res.versions.minio} on 127.0.0.1, same machine.`, '');
+  out.push(`Versions: ${Object.entries(res.versions).map(([k, v]) => `${k} \`${v}\``).join(', ')}.`, '');
+  out.push(`Wall time in seconds, median / best of ${res.rounds} interleaved rounds; default settings for every tool.`, '');
+  out.push(`| Case | ${names.join(' | ')} | s3xfer ÷ fastest peer (median) | Target ≤ ${TARGETS.ratio.toFixed(1)}× |`);
+  out.push(`|---|${names.map(() => '---:').join('|')}|---:|---|`);
+  for (const c of Object.values(res.cases)) {
+    const cells = names.map((n) => {
+      const t = c.tools[n];
+      if (!t) return '–';
+      const s = t.medianMs == null ? 'FAIL' : `${sec(t.medianMs)} / ${sec(t.bestMs)}`;
+      return t.fails ? `${s} (${t.fails} failed)` : s;
+    });
+    const ratio = c.ratio == null ? '–' : `${c.ratio.toFixed(2)}× (vs ${c.fastestPeer})`;
+    out.push(`| ${c.title} | ${cells.join(' | ')} | ${ratio} | ${met(c.ratio == null ? null : c.ratio <= TARGETS.ratio)} |`);
+  }
+  if (res.huge) {
+    out.push('', `Peak RSS (MB, GNU time %M) and wall time (s) for a 2 GiB file, ${res.hugeRounds} run(s) per tool:`, '');
+    out.push(`| Case | ${names.join(' | ')} | Target: s3xfer ≤ ${TARGETS.rssMB} MB |`);
+    out.push(`|---|${names.map(() => '---:').join('|')}|---|`);
+    for (const c of Object.values(res.huge)) {
+      const cells = names.map((n) => (c.tools[n] ? (c.tools[n].medianMs == null ? 'FAIL' : `${mb(c.tools[n].peakRssKB)} MB, ${sec(c.tools[n].medianMs)} s`) : '–'));
+      const rss = c.tools.s3xfer?.peakRssKB;
+      out.push(`| ${c.title} | ${cells.join(' | ')} | ${met(rss == null ? null : rss / 1024 <= TARGETS.rssMB)} |`);
+    }
+  }
+  out.push('', '| s3xfer target | Measured | Target | |', '|---|---:|---:|---|');
+  for (const t of res.targets) out.push(`| ${t.name} | ${t.measured} | ${t.target} | ${met(t.met)} |`);
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-bench-'));
+  timeBin = ensureGnuTime();
+
+  log('finding / installing peers and MinIO (first time: rclone takes ~4 min to build)…');
+  const [{ found, missing }] = await Promise.all([findPeers({ log, only: opts.peers }), ensureMinio({ log })]);
+  for (const [n, why] of Object.entries(missing)) log(`peer ${n} unavailable, continuing without it: ${why}`);
+
+  log('creating test data…');
+  const data = { big: path.join(tmp, 'big.bin'), huge: path.join(tmp, 'huge.bin'), small: path.join(tmp, 'small') };
+  await fs.mkdir(data.small);
+  await fs.mkdir(path.join(tmp, 'dl'));
+  await writeRandomFile(data.big, BIG);
+  for (let i = 0; i < SMALL_COUNT; i++) await fs.writeFile(path.join(data.small, `f${String(i).padStart(4, '0')}.bin`), randomFillSync(Buffer.alloc(SMALL_SIZE)));
+  if (!opts.skip2g) await writeRandomFile(data.huge, HUGE);
+  const sums = { big: await sha256(data.big) };
+
+  const server = await startMinio();
+  cleanup.push(() => server.stop());
+  s3 = await makeS3Client(server);
+  cleanup.push(() => s3.destroy());
+  await s3.createBucket(BUCKET);
+  const tools = await describeTools({ s3xferBin: S3XFER, peers: found, s3: server, tmp });
+  const names = Object.keys(tools);
+
+  // Seed the download sources with aws-cli (a reference independent of s3xfer) when present.
+  log('seeding download sources…');
+  const seeder = tools.aws ?? tools.s3xfer;
+  for (const argv of [seeder.upFile(data.big, BUCKET, 'src/big.bin'), seeder.upTree(data.small, BUCKET, 'src/small')].concat(opts.skip2g ? [] : [seeder.upFile(data.huge, BUCKET, 'src/huge.bin')])) {
+    const r = await spawnTimed(argv, { env: seeder.env });
+    if (r.code !== 0) throw new Error(`seeding failed: ${argv.join(' ')}\n${r.out}`);
+  }
+
+  const versions = { s3xfer: (await run(process.execPath, [S3XFER, '--version'])).stdout.trim(), minio: MINIO_VERSION, node: process.version };
+  for (const [n, p] of Object.entries(found)) versions[n] = p.version;
+
+  // --version start-up time: 2 warm-ups, then 15 runs.
+  const versionRuns = [];
+  for (let i = 0; i < 17; i++) {
+    const r = await spawnTimed([process.execPath, S3XFER, '--version'], { env: tools.s3xfer.env, measure: false });
+    if (i >= 2) versionRuns.push(r.ms);
+  }
+
+  const { cases, huge } = makeCases(tools, data, sums);
+  const runs = Object.fromEntries(Object.keys(cases).map((c) => [c, Object.fromEntries(names.map((n) => [n, []]))]));
+  const ckptRuns = { plain: [], checkpoint: [] };
+  const resumeRuns = [];
+  const attempt = async (bucket, fn, label) => {
+    execFileSync('sync'); // earlier runs' dirty pages must not be flushed on the next tool's time
+    try {
+      const r = await fn();
+      bucket.push(r);
+      log(`${label}: ${sec(r.ms)} s${r.rssKB ? `, ${mb(r.rssKB)} MB` : ''}`);
+    } catch (err) {
+      bucket.push({ error: err.message });
+      log(`${label}: FAILED ${err.message}`);
+    }
+  };
+
+  for (let round = 1; round <= opts.rounds; round++) {
+    const order = names.map((_, i) => names[(i + round - 1) % names.length]); // rotate who goes first
+    for (const [id, c] of Object.entries(cases)) {
+      for (const n of order) await attempt(runs[id][n], () => c.once(n, round), `round ${round} ${id} ${n}`);
+    }
+    // (g) checkpoint overhead: the same upload with and without --checkpoint-dir, alternating.
+    for (const tag of round % 2 ? ['plain', 'checkpoint'] : ['checkpoint', 'plain']) {
+      await attempt(ckptRuns[tag], async () => {
+        if (tag === 'plain') return cases.upBig.once('s3xfer', `${round}-plain`);
+        const { ckpt, key, argv } = await s3xferCheckpointed(tools, data.big, round, 'ckpt');
+        const r = await spawnTimed(argv, { env: tools.s3xfer.env });
+        const got = await s3.size(key);
+        await s3.remove(key);
+        await fs.rm(ckpt, { recursive: true, force: true });
+        if (r.code !== 0 || got !== BIG) throw new Error(`uploaded ${got} bytes (exit ${r.code}): ${r.out}`);
+        return r;
+      }, `round ${round} s3xfer ${tag}`);
+    }
+    // (f) resume at 50%.
+    await attempt(resumeRuns, () => resumeAtHalf(tools, data.big, round), `round ${round} s3xfer resume-at-50%`);
+  }
+
+  const hugeRuns = {};
+  if (!opts.skip2g) {
+    for (const [id, c] of Object.entries(huge)) {
+      hugeRuns[id] = Object.fromEntries(names.map((n) => [n, []]));
+      for (const n of names) await attempt(hugeRuns[id][n], () => c.once(n, 1), `${id} ${n}`);
+    }
+  }
+
+  // ---- results
+  const summariseCase = (c, perTool) => {
+    const t = Object.fromEntries(Object.entries(perTool).map(([n, r]) => [n, summarise(r)]));
+    const peers = Object.entries(t).filter(([n, s]) => n !== 's3xfer' && s.medianMs != null && s.fails === 0);
+    const fastest = peers.sort((a, b) => a[1].medianMs - b[1].medianMs)[0];
+    const mine = t.s3xfer?.medianMs;
+    return { title: c.title, tools: t, fastestPeer: fastest?.[0] ?? null, ratio: fastest && mine != null ? mine / fastest[1].medianMs : null };
+  };
+  const res = {
+    date: new Date().toISOString(),
+    machine: {
+      nproc: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model?.trim(),
+      memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+    },
+    versions,
+    missingPeers: missing,
+    tools: names,
+    rounds: opts.rounds,
+    hugeRounds: 1,
+    cases: Object.fromEntries(Object.entries(cases).map(([id, c]) => [id, summariseCase(c, runs[id])])),
+    huge: opts.skip2g ? null : Object.fromEntries(Object.entries(huge).map(([id, c]) => [id, summariseCase(c, hugeRuns[id])])),
+    checkpoint: { plain: summarise(ckptRuns.plain), checkpoint: summarise(ckptRuns.checkpoint) },
+    resume: summarise(resumeRuns),
+    version: { medianMs: median(versionRuns), bestMs: best(versionRuns), runs: versionRuns },
+  };
+  const overhead = res.checkpoint.checkpoint.medianMs / res.checkpoint.plain.medianMs - 1;
+  const resumeRatio = res.resume.medianMs / res.checkpoint.checkpoint.medianMs;
+  const partsNote = resumeRuns.filter((r) => !r.error).map((r) => `${r.partsOnServer}/${r.partCount}`).join(', ');
+  res.targets = [
+    ...Object.values(res.cases).map((c) => ({ name: `${c.title}: ÷ fastest peer`, measured: c.ratio == null ? '–' : `${c.ratio.toFixed(2)}×`, target: `≤ ${TARGETS.ratio.toFixed(1)}×`, met: c.ratio == null ? null : c.ratio <= TARGETS.ratio })),
+    ...Object.values(res.huge ?? {}).map((c) => {
+      const kb = c.tools.s3xfer?.peakRssKB;
+      return { name: `${c.title}: peak RSS`, measured: `${mb(kb)} MB`, target: `≤ ${TARGETS.rssMB} MB`, met: kb == null ? null : kb / 1024 <= TARGETS.rssMB };
+    }),
+    { name: `--checkpoint-dir overhead, 256 MiB upload (${sec(res.checkpoint.checkpoint.medianMs)} vs ${sec(res.checkpoint.plain.medianMs)} s)`, measured: Number.isFinite(overhead) ? `${(overhead * 100).toFixed(1)}%` : '–', target: `< ${TARGETS.ckptOverhead * 100}%`, met: Number.isFinite(overhead) ? overhead < TARGETS.ckptOverhead : null },
+    { name: `resume at 50% ÷ full checkpointed upload (${sec(res.resume.medianMs)} vs ${sec(res.checkpoint.checkpoint.medianMs)} s; parts on server at kill: ${partsNote || '–'})`, measured: Number.isFinite(resumeRatio) ? `${resumeRatio.toFixed(2)}×` : '–', target: `≤ ${TARGETS.resumeRatio}×`, met: Number.isFinite(resumeRatio) ? resumeRatio <= TARGETS.resumeRatio : null },
+    { name: '`s3xfer --version` (median of 15)', measured: `${res.version.medianMs.toFixed(0)} ms`, target: `< ${TARGETS.versionMs} ms`, met: res.version.medianMs < TARGETS.versionMs },
+  ];
+
+  const dir = path.join(HERE, 'results');
+  await fs.mkdir(dir, { recursive: true });
+  let file = path.join(dir, `${res.date.slice(0, 10)}.json`);
+  if (fsSync.existsSync(file)) file = path.join(dir, `${res.date.slice(0, 16).replace(':', '')}.json`);
+  await fs.writeFile(file, JSON.stringify(res, null, 2) + '\n');
+  process.stdout.write(markdown(res));
+  log(`results written to ${path.relative(process.cwd(), file)}`);
+}
+
+// ---------------------------------------------------------------------------
+// Clean-up on every exit path.
+
+const cleanup = [];
+let cleaning;
+function cleanUp() {
+  cleaning ??= (async () => {
+    for (const child of live) killGroup(child);
+    for (const fn of cleanup.reverse()) await Promise.resolve().then(fn).catch(() => {});
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping MinIO and removing ${tmp ?? 'temp files'}…`);
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+main()
+  .catch((err) => {
+    log(`failed: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(cleanUp);

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseLocation } from '../../src/location.js';
+import { compileFilter } from '../../src/plan/filter.js';
+import { planCopy, type PlanItem, type PlanOptions } from '../../src/plan/plan.js';
+import type { ObjectInfo, ObjectStore } from '../../src/engine/store.js';
+
+const MiB = 1024 * 1024;
+const T = Date.parse('2026-01-01T00:00:00Z');
+
+/** Listing and HEAD from memory: the planner needs nothing else (a real server refuses '..' keys). */
+function fakeStore(objects: Partial<ObjectInfo & { key: string }>[]): ObjectStore {
+  const all = objects.map((o) => ({ size: 1, lastModifiedMs: T, etag: '"e"', ...o }) as ObjectInfo);
+  return {
+    async *list(_b: string, prefix: string) {
+      yield* all.filter((o) => o.key.startsWith(prefix));
+    },
+    async head(_b: string, key: string) {
+      return all.find((o) => o.key === key);
+    },
+  } as unknown as ObjectStore;
+}
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-plan-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+fs.mkdirSync(path.join(root, 'data/sub'), { recursive: true });
+fs.writeFileSync(path.join(root, 'data/a.txt'), 'a');
+fs.writeFileSync(path.join(root, 'data/sub/b.log'), 'bb');
+fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(20 * MiB));
+fs.utimesSync(path.join(root, 'data/a.txt'), new Date(T - 60_000), new Date(T - 60_000));
+fs.utimesSync(path.join(root, 'data/sub/b.log'), new Date(T + 60_000), new Date(T + 60_000));
+
+const opts = (o: Partial<PlanOptions> = {}): PlanOptions => ({
+  recursive: false,
+  update: false,
+  filter: compileFilter([]),
+  bigfileThreshold: 16 * MiB,
+  partSize: undefined,
+  defaultPartSize: 8 * MiB,
+  chunkSize: MiB,
+  skipCompleted: false,
+  ...o,
+});
+
+async function plan(src: string, dst: string, o: Partial<PlanOptions> = {}, objects: Partial<ObjectInfo>[] = []) {
+  const p = await planCopy(parseLocation(src, root), parseLocation(dst, root), opts(o), {
+    store: fakeStore(objects),
+    signal: new AbortController().signal,
+  });
+  return p.items.map(describe_);
+}
+
+/** A line per item: what a reader of the table wants to see. */
+function describe_(i: PlanItem): string {
+  switch (i.action) {
+    case 'upload':
+      return `up ${path.relative(root, i.job.path)} -> ${i.job.key}${i.job.partSize ? ` [parts ${i.job.partSize / MiB} MiB]` : ''}`;
+    case 'download':
+      return `down ${i.job.key} -> ${path.relative(root, i.job.path)}${i.job.partSize ? ` [ranges ${i.job.partSize / MiB} MiB]` : ''}`;
+    case 'skip':
+      return `skip ${path.basename(i.source)}: ${i.reason}`;
+    case 'refuse':
+      return `refuse ${i.source}`;
+    case 'stdin':
+      return `stdin -> ${i.key}`;
+  }
+}
+
+describe('planCopy', () => {
+  it.each<[string, string, string, Partial<PlanOptions>, Partial<ObjectInfo>[], string[]]>([
+    ['file to key', 'data/a.txt', 's3://bkt/x/y.txt', {}, [], ['up data/a.txt -> x/y.txt']],
+    ['file to prefix/', 'data/a.txt', 's3://bkt/x/', {}, [], ['up data/a.txt -> x/a.txt']],
+    ['file to bucket root', 'data/a.txt', 's3://bkt', {}, [], ['up data/a.txt -> a.txt']],
+    ['big file goes multipart', 'big.bin', 's3://bkt/', {}, [], ['up big.bin -> big.bin [parts 8 MiB]']],
+    ['tree: contents under the prefix', 'data', 's3://bkt/p', { recursive: true }, [], ['up data/a.txt -> p/a.txt', 'up data/sub/b.log -> p/sub/b.log']],
+    ['tree with filter', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([{ kind: 'exclude', pattern: '*.log' }]) }, [], ['up data/a.txt -> p/a.txt']],
+    [
+      '-u: listed once, decided in memory',
+      'data',
+      's3://bkt/p/',
+      { recursive: true, update: true },
+      [{ key: 'p/a.txt' }, { key: 'p/sub/b.log' }],
+      ['skip a.txt: destination is up to date', 'up data/sub/b.log -> p/sub/b.log'],
+    ],
+    ['object to file', 's3://bkt/k/c.txt', 'out.txt', {}, [{ key: 'k/c.txt' }], ['down k/c.txt -> out.txt']],
+    ['object to dir/', 's3://bkt/k/c.txt', 'out/', {}, [{ key: 'k/c.txt' }], ['down k/c.txt -> out/c.txt']],
+    ['large object: ranged', 's3://bkt/k/big', 'out/', {}, [{ key: 'k/big', size: 40 * MiB }], ['down k/big -> out/big [ranges 8 MiB]']],
+    [
+      'prefix mirrored; markers are not files; traversal refused',
+      's3://bkt/k',
+      'out',
+      { recursive: true },
+      [{ key: 'k/' }, { key: 'k/c.txt' }, { key: 'k/d/' }, { key: 'k/d/e.txt' }, { key: 'k/../../evil' }, { key: 'k//etc/passwd' }, { key: 'k/a/../../../x' }],
+      ['down k/c.txt -> out/c.txt', 'down k/d/e.txt -> out/d/e.txt', 'refuse s3://bkt/k/../../evil', 'refuse s3://bkt/k//etc/passwd', 'refuse s3://bkt/k/a/../../../x'],
+    ],
+    ['stdin', '-', 's3://bkt/in.bin', {}, [], ['stdin -> in.bin']],
+  ])('%s', async (_name, src, dst, o, objects, want) => {
+    expect(await plan(src, dst, o, objects)).toEqual(want);
+  });
+
+  it.each([
+    ['data', 's3://bkt/p/', {}, /is a directory: use -r/],
+    ['nope', 's3://bkt/p/', {}, /nope: no such file or directory/],
+    ['s3://bkt/k/', 'out', {}, /is a prefix, not an object: use -r/],
+    ['s3://bkt/missing', 'out', {}, /no such object/],
+    ['s3://bkt/k', 's3://ccc/k', {}, /from S3 to S3 is not supported/],
+    ['data/a.txt', 'elsewhere', {}, /are local: one side must be s3/],
+    ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
+  ])('refuses %s -> %s', async (src, dst, o, message) => {
+    await expect(plan(src, dst, o)).rejects.toThrow(message);
+  });
+});
