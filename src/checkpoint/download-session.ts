@@ -3,7 +3,8 @@ import path from 'node:path';
 import { formatS3 } from '../location.js';
 import { splitParts } from '../plan/part-size.js';
 import { formatSize } from '../size.js';
-import { crc32cBase64 } from '../engine/checksum.js';
+import { crc32c } from '@node-rs/crc32';
+import { uint32Base64 } from '../engine/checksum.js';
 import { ObjectChangedError, type DownloadJob, type DownloadSession, type DownloadState, type RangeProgress } from '../engine/download.js';
 import { VerificationError } from '../engine/verify.js';
 import type { Emit } from '../report/events.js';
@@ -99,14 +100,16 @@ export class CheckpointedDownload implements DownloadSession {
       for (const r of cp.ranges) {
         const part = parts.get(r.partNumber);
         if (!part) continue;
-        const kept: RangeProgress = { bytesDone: 0, chunkCrcs: [] };
-        for (const crc of r.chunkCrcs) {
+        const kept: RangeProgress = { bytesDone: 0, chunkCrcs: [], crc: 0 };
+        const buf = Buffer.alloc(cp.chunkSize);
+        for (const recorded of r.chunkCrcs) {
           const size = Math.min(cp.chunkSize, part.size - kept.bytesDone);
-          const buf = Buffer.alloc(size);
           const { bytesRead } = await fh.read(buf, 0, size, part.offset + kept.bytesDone);
-          if (bytesRead !== size || crc32cBase64(buf) !== crc) break;
+          const running = crc32c(buf.subarray(0, size), kept.crc);
+          if (bytesRead !== size || uint32Base64(running) !== recorded) break;
+          kept.crc = running;
           kept.bytesDone += size;
-          kept.chunkCrcs.push(crc);
+          kept.chunkCrcs.push(recorded);
         }
         refetch += r.bytesDone - kept.bytesDone;
         ranges.set(r.partNumber, kept);

@@ -60,7 +60,7 @@ export const downloadCheckpointSchema = z.object({
   }),
   destination: z.object({ path: z.string(), tempPath: z.string() }),
   chunkSize: z.number().int().min(1),
-  /** Per part: the whole chunks written so far, each with its CRC32C; parts need not be contiguous. */
+  /** Per part: the whole chunks written so far, with the part's running CRC32C after each; parts need not be contiguous. */
   ranges: z.array(
     z.object({
       partNumber: z.number().int().min(1),

@@ -16,7 +16,7 @@ export async function connect(
   maxSockets = 16,
 ): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
-  return { ...conn, store: new S3Store(conn.client) };
+  return { ...conn, store: new S3Store(conn.client, conn.dataPath) };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

@@ -16,6 +16,7 @@ import type { UploadSessionDeps } from '../checkpoint/upload-session.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import { CheckpointedUpload } from '../checkpoint/upload-session.js';
 import { connect, recordedConnection } from './connect.js';
+import { BufferBudget } from '../engine/memory.js';
 import path from 'node:path';
 import { DEFAULTS } from './args.js';
 
@@ -64,6 +65,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       parallel: opts.parallel,
       now: () => Date.now(),
       stallTimeoutMs: opts.stallTimeoutMs,
+      fsync: opts.fsync,
+      memory: new BufferBudget(DEFAULTS.memoryBudget),
     };
     const summary = await runPlan(ctx, plan, {
       jobs: opts.jobs,

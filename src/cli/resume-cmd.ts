@@ -35,6 +35,7 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     parallel: o.parallel,
     jobs: 1,
     dryRun: false,
+    fsync: false,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Emit } from '../report/events.js';
 import type { RetryPolicy } from './retry.js';
 import type { ObjectStore } from './store.js';
+import type { BufferBudget } from './memory.js';
 
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
@@ -13,4 +14,8 @@ export interface EngineContext {
   now: () => number;
   /** A download body that sends nothing for this long is cut and retried. */
   stallTimeoutMs: number;
+  /** Bytes of part and file buffers held at once, across all transfers. */
+  memory: BufferBudget;
+  /** fsync downloaded files before renaming them into place (survives power loss; slower). */
+  fsync: boolean;
 }

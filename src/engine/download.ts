@@ -1,16 +1,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
+import { anySignal } from './signals.js';
 import { TransferError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { splitParts, type Part } from '../plan/part-size.js';
-import { crc32cBase64 } from './checksum.js';
+import { crc32c } from '@node-rs/crc32';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { uint32Base64 } from './checksum.js';
+import { StalledError } from './errors-net.js';
 import type { EngineContext } from './context.js';
 import { decodeMtime } from './s3-store.js';
 import { withRetry } from './retry.js';
-import { verifyDownload } from './verify.js';
+import { md5FromEtag, verifyDownload } from './verify.js';
 
 export interface DownloadJob {
   id: number;
@@ -28,10 +31,13 @@ export interface DownloadJob {
   chunkSize: number;
 }
 
-/** How far each range got: a prefix of whole chunks, each with its CRC32C. */
+/** How far each range got: a prefix of whole chunks, with the range's CRC32C at each chunk's end. */
 export interface RangeProgress {
   bytesDone: number;
+  /** The running CRC32C of the range after each whole chunk: checks the temp file on resume. */
   chunkCrcs: string[];
+  /** CRC32C of the range's bytes so far: verifies the object without reading the file again. */
+  crc: number;
 }
 
 /** Where a download stands; what a `.dcp` checkpoint saves. */
@@ -64,11 +70,6 @@ export class TruncatedBodyError extends Error {
   readonly code = 'ECONNRESET';
 }
 
-/** Retryable (see retry.ts): the next attempt opens a new connection. */
-export class StalledError extends Error {
-  override name = 'StalledError';
-}
-
 export class ObjectChangedError extends TransferError {
   constructor(url: string) {
     super(`${url} changed on the server during the download; rerun to fetch the new version`);
@@ -99,13 +100,16 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
       ctx.emit({ type: 'progress', id: job.id, bytes: already });
     }
     let metadataMtime: number | undefined;
+    let storedFromGet: string | undefined;
+    // One GET streams in order: its MD5 can be computed on the way, when the ETag is one.
+    const md5 = !ranged && md5FromEtag(job.etag) && fresh ? createHash('md5') : undefined;
     const stop = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, stop.signal]);
+    const signal = anySignal(ctx.signal, stop.signal);
     let failure: unknown;
     const limit = pLimit(ctx.parallel);
     const fetchPart = async (part: Part) => {
       if (failure !== undefined || signal.aborted) return;
-      const progress = current.ranges.get(part.partNumber) ?? { bytesDone: 0, chunkCrcs: [] };
+      const progress = current.ranges.get(part.partNumber) ?? { bytesDone: 0, chunkCrcs: [], crc: 0 };
       current.ranges.set(part.partNumber, progress);
       if (progress.bytesDone === part.size && part.size > 0) return;
       try {
@@ -121,15 +125,18 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
                 range: ranged || start > 0 ? { start, end } : undefined,
                 ifMatch: job.etag || undefined,
                 versionId: job.versionId,
+                checksumMode: !ranged,
               },
               signal,
             );
             metadataMtime ??= decodeMtime(out.metadata.mtime);
+            storedFromGet ??= out.checksumCRC32C;
             await writeChunks(out.body, fh, {
               stallTimeoutMs: ctx.stallTimeoutMs,
               part,
               progress,
               chunkSize: current.chunkSize,
+              md5,
               onChunk: (n) => {
                 bytesSent += n;
                 session?.chunkDone(current);
@@ -150,8 +157,20 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     ctx.signal.throwIfAborted();
     const st = await fh.stat();
     if (st.size !== job.size) throw new TransferError(`${url}: got ${st.size} bytes, expected ${job.size}; rerun to fetch it again`);
-    await verifyDownload(fh, job, ctx.store, ctx.signal);
-    await fh.sync();
+    await verifyDownload(
+      fh,
+      job,
+      {
+        md5: md5?.digest('hex'),
+        rangeCrcs: parts.map((p) => current.ranges.get(p.partNumber)?.crc ?? 0),
+        partSize: current.partSize,
+        storedFromGet,
+        ranged,
+      },
+      ctx.store,
+      ctx.signal,
+    );
+    if (ctx.fsync) await fh.sync();
     await fh.close();
     closed = true;
     await fs.rename(current.tempPath, job.path);
@@ -174,7 +193,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
 async function writeChunks(
   body: AsyncIterable<Buffer>,
   fh: fs.FileHandle,
-  opts: { part: Part; progress: RangeProgress; chunkSize: number; stallTimeoutMs: number; onChunk: (bytes: number) => void },
+  opts: ChunkOptions & { stallTimeoutMs: number },
 ): Promise<void> {
   // A connection that stops sending without closing would hang the range forever.
   let stall: NodeJS.Timeout | undefined;
@@ -190,40 +209,48 @@ async function writeChunks(
   }
 }
 
-async function writeChunksUnguarded(
-  body: AsyncIterable<Buffer>,
-  fh: fs.FileHandle,
-  opts: { part: Part; progress: RangeProgress; chunkSize: number; onChunk: (bytes: number) => void },
-  onData: () => void,
-): Promise<void> {
+interface ChunkOptions {
+  part: Part;
+  progress: RangeProgress;
+  chunkSize: number;
+  md5?: Hash | undefined;
+  onChunk: (bytes: number) => void;
+}
+
+async function writeChunksUnguarded(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions, onData: () => void): Promise<void> {
   const { part, progress, chunkSize } = opts;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const chunkTarget = () => Math.min(chunkSize, part.size - progress.bytesDone);
-  const writeChunk = async (buf: Buffer) => {
+  // One positioned writev per chunk: no copying socket reads into one buffer.
+  const commit = async () => {
     const pos = part.offset + progress.bytesDone;
-    for (let written = 0; written < buf.length; ) {
-      written += (await fh.write(buf, written, buf.length - written, pos + written)).bytesWritten;
+    let written = (await fh.writev(pending, pos)).bytesWritten;
+    if (written < pendingBytes) {
+      const all = Buffer.concat(pending, pendingBytes);
+      while (written < pendingBytes) written += (await fh.write(all, written, pendingBytes - written, pos + written)).bytesWritten;
     }
-    progress.bytesDone += buf.length;
-    progress.chunkCrcs.push(crc32cBase64(buf));
-    opts.onChunk(buf.length);
+    for (const b of pending) {
+      progress.crc = crc32c(b, progress.crc);
+      opts.md5?.update(b);
+    }
+    progress.bytesDone += pendingBytes;
+    progress.chunkCrcs.push(uint32Base64(progress.crc));
+    opts.onChunk(pendingBytes);
+    pending = [];
+    pendingBytes = 0;
   };
-  for await (const data of body as AsyncIterable<Buffer>) {
+  for await (const data of body) {
     onData();
     let chunk = data;
     while (chunk.length > 0) {
       const need = chunkTarget() - pendingBytes;
       if (need <= 0) throw new TransferError('server sent more bytes than the range asked for');
-      const take = chunk.subarray(0, need);
+      const take = chunk.length <= need ? chunk : chunk.subarray(0, need);
       pending.push(take);
       pendingBytes += take.length;
       chunk = chunk.subarray(take.length);
-      if (pendingBytes === chunkTarget()) {
-        await writeChunk(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-      }
+      if (pendingBytes === chunkTarget()) await commit();
     }
   }
 }

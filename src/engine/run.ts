@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { anySignal } from './signals.js';
 import { ExitCode, UserError, isAbort, describeError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import type { Plan, PlanItem } from '../plan/plan.js';
@@ -35,7 +36,7 @@ export interface RunSummary {
 export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
   // A fatal error stops the transfers still to come and those in flight, as an interrupt does.
   const stopAll = new AbortController();
-  const ctx: EngineContext = { ...outer, signal: AbortSignal.any([outer.signal, stopAll.signal]) };
+  const ctx: EngineContext = { ...outer, signal: anySignal(outer.signal, stopAll.signal) };
   const started = ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
   for (const message of plan.warnings) ctx.emit({ type: 'warning', message });

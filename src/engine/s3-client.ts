@@ -2,6 +2,7 @@ import http from 'node:http';
 import { format } from 'node:util';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
+import { S3DataPath } from './s3-http.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 
@@ -64,20 +65,25 @@ export interface S3Connection {
   /** A custom (non-AWS-default) endpoint: `resume` must pass it explicitly. */
   customEndpoint: string | undefined;
   region: string;
+  /** GET/PUT/UploadPart without the SDK's per-request overhead. */
+  dataPath: S3DataPath;
 }
 
 export async function createS3Client(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<S3Connection> {
   const endpoint = await resolveEndpoint(opts, env);
   const region = await resolveRegion(opts);
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, keepAliveMsecs: 1000 };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+  const forcePathStyle = opts.addressingStyle ? opts.addressingStyle === 'path' : endpoint !== undefined;
   const client = new S3Client({
     region,
     ...(endpoint ? { endpoint } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
-    forcePathStyle: opts.addressingStyle ? opts.addressingStyle === 'path' : endpoint !== undefined,
+    forcePathStyle,
     requestHandler: new NodeHttpHandler({
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent(agentOptions),
+      httpAgent,
+      httpsAgent,
       connectionTimeout: 10_000,
       // Inactivity, not total time: a large part may take long, a silent connection may not.
       socketTimeout: opts.stallTimeoutMs ?? 30_000,
@@ -88,5 +94,15 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     // The SDK writes some warnings with console.warn unless given a logger: users never see SDK noise.
     logger: opts.debug ? debugLogger : silentLogger,
   });
-  return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
+  const dataPath = new S3DataPath({
+    endpoint,
+    region,
+    forcePathStyle,
+    // The client's own provider chain: env, profile, SSO, IMDS… resolved and cached by the SDK.
+    credentials: () => client.config.credentials(),
+    httpAgent,
+    httpsAgent,
+    stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+  });
+  return { client, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

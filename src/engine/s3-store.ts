@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { S3DataPath } from './s3-http.js';
 import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from './store.js';
 
 /** Seconds since the epoch with a fraction, as rclone writes `mtime`. */
@@ -40,7 +41,11 @@ const isNotFound = (err: unknown) => {
 };
 
 export class S3Store implements ObjectStore {
-  constructor(private readonly client: S3Client) {}
+  /** Without a data path every call goes through the SDK (as the fault-path mocks expect). */
+  constructor(
+    private readonly client: S3Client,
+    private readonly dataPath?: S3DataPath,
+  ) {}
 
   async *list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
@@ -85,6 +90,7 @@ export class S3Store implements ObjectStore {
   }
 
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
+    if (this.dataPath) return this.dataPath.put(input, signal);
     const out = await this.client.send(
       new PutObjectCommand({
         Bucket: input.bucket,
@@ -147,6 +153,7 @@ export class S3Store implements ObjectStore {
   }
 
   async uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }> {
+    if (this.dataPath) return this.dataPath.uploadPart(input, signal);
     const out = await this.client.send(
       new UploadPartCommand({
         Bucket: input.bucket,
@@ -222,6 +229,7 @@ export class S3Store implements ObjectStore {
   }
 
   async get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {
+    if (this.dataPath) return this.dataPath.get(input, signal);
     const out = await this.client.send(
       new GetObjectCommand({
         Bucket: input.bucket,
@@ -229,6 +237,7 @@ export class S3Store implements ObjectStore {
         Range: input.range ? `bytes=${input.range.start}-${input.range.end}` : undefined,
         IfMatch: input.ifMatch,
         VersionId: input.versionId,
+        ChecksumMode: input.checksumMode ? 'ENABLED' : undefined,
       }),
       { abortSignal: signal },
     );
@@ -239,6 +248,7 @@ export class S3Store implements ObjectStore {
       etag: out.ETag ?? '',
       metadata: out.Metadata ?? {},
       lastModifiedMs: out.LastModified?.getTime() ?? 0,
+      checksumCRC32C: out.ChecksumCRC32C,
     };
   }
 }

@@ -52,6 +52,8 @@ export interface GetInput {
   /** Pin the object: the server answers 412 if it changed. */
   ifMatch?: string | undefined;
   versionId?: string | undefined;
+  /** Ask for the stored checksum (only a full GET gets one back). */
+  checksumMode?: boolean | undefined;
 }
 
 export interface GetOutput {
@@ -60,6 +62,7 @@ export interface GetOutput {
   etag: string;
   metadata: Record<string, string>;
   lastModifiedMs: number;
+  checksumCRC32C?: string | undefined;
 }
 
 /**

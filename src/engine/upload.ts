@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
+import { anySignal } from './signals.js';
 import { TransferError, isAbort } from '../errors.js';
 import { splitParts, type Part } from '../plan/part-size.js';
 import { formatS3 } from '../location.js';
@@ -65,14 +66,19 @@ async function putSingle(
   fh: fs.FileHandle,
   metadata: Record<string, string>,
 ): Promise<UploadResult> {
-  const body = await readFull(fh, Buffer.allocUnsafe(job.size), 0, job.path);
-  await assertUnchanged(fh, job, job.path);
-  const crc32c = crc32cBase64(body);
-  await withRetry(() => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal), {
-    policy: ctx.retry,
-    signal: ctx.signal,
-    onRetry: retryReporter(ctx, job.path),
-  });
+  const buf = await ctx.memory.take(job.size);
+  try {
+    const body = await readFull(fh, buf, 0, job.path);
+    await assertUnchanged(fh, job, job.path);
+    const crc32c = crc32cBase64(body);
+    await withRetry(() => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal), {
+      policy: ctx.retry,
+      signal: ctx.signal,
+      onRetry: retryReporter(ctx, job.path),
+    });
+  } finally {
+    ctx.memory.release(buf);
+  }
   ctx.emit({ type: 'progress', id: job.id, bytes: job.size });
   return { bytesSent: job.size };
 }
@@ -108,13 +114,15 @@ async function putMultipart(
 
   // First failure stops new parts; in-flight ones are cancelled through `stop`.
   const stop = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const signal = anySignal(ctx.signal, stop.signal);
   let failure: unknown;
   const limit = pLimit(ctx.parallel);
   const sendPart = async (part: Part) => {
     if (failure !== undefined || signal.aborted) return;
+    const buf = await ctx.memory.take(part.size);
     try {
-      const body = await readFull(fh, Buffer.allocUnsafe(part.size), part.offset, job.path);
+      if (failure !== undefined || signal.aborted) return;
+      const body = await readFull(fh, buf, part.offset, job.path);
       const crc32c = crc32cBase64(body);
       const { etag } = await withRetry(
         () =>
@@ -130,6 +138,8 @@ async function putMultipart(
     } catch (err) {
       if (failure === undefined) failure = err;
       stop.abort();
+    } finally {
+      ctx.memory.release(buf);
     }
   };
 

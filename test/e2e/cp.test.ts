@@ -164,6 +164,20 @@ describe('cp -r', () => {
     expect(fs.existsSync(dst)).toBe(false);
   });
 
+  it('many files in flight: no warnings or SDK noise on stderr', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 80; i++) files[`f${i}.txt`] = `file ${i}`;
+    const src = makeTree(tmpdir(), files);
+    const up = await cp(['-r', '-j', '64', src, `s3://${bucket}/many/`]);
+    expect(up.code).toBe(0);
+    expect(up.stderr).toBe('');
+    const dst = tmpdir();
+    const down = await cp(['-r', '-j', '64', `s3://${bucket}/many/`, dst]);
+    expect(down.code).toBe(0);
+    expect(down.stderr).toBe('');
+    expect(readTree(dst)).toEqual(readTree(src));
+  });
+
   it('--json writes one event per line, ending with a summary', async () => {
     const src = makeTree(tmpdir(), { 'a.txt': 'a' });
     const res = await cp(['-r', '--json', src, `s3://${bucket}/json/`]);
