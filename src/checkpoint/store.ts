@@ -110,6 +110,8 @@ export class CoalescingWriter {
       while (this.dirty) {
         this.dirty = false;
         await this.save();
+        // A later save that succeeds makes an earlier failure moot.
+        this.failure = undefined;
       }
     } catch (err) {
       this.failure = err;

@@ -11,6 +11,7 @@ import type { ResumeOptions, UploadCheckpoint } from './schema.js';
 import { CHECKPOINT_VERSION } from './schema.js';
 import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
 import { loadForResume } from './load.js';
+import { ChangedSourceError, SuspectObjectError } from '../engine/local-file.js';
 
 export interface UploadSessionDeps {
   store: ObjectStore;
@@ -150,7 +151,12 @@ export class CheckpointedUpload implements UploadSession {
     this.writer.schedule();
   }
 
-  async keepOnFailure(): Promise<boolean> {
+  async keepOnFailure(_state: MultipartState, cause: unknown): Promise<boolean> {
+    if (cause instanceof ChangedSourceError || cause instanceof SuspectObjectError) {
+      // The source changed or the result was suspect: nothing here is worth resuming.
+      await this.deps.checkpoints.remove(this.id, 'upload').catch(() => {});
+      return false;
+    }
     await this.writer.flush();
     const total = splitParts(this.job.size, this.job.partSize!).length;
     this.deps.emit({

@@ -12,11 +12,11 @@ export const DEFAULTS = {
   partSize: 8 * MiB,
   chunkSize: 1 * MiB,
   parallel: 8,
-  jobs: 8,
+  jobs: 32,
   retries: 5,
   stallTimeoutMs: 30_000,
   /** Part and file buffers held at once: keeps peak memory flat (measured: see README, Performance). */
-  memoryBudget: 80 * MiB,
+  memoryBudget: 64 * MiB,
 } as const;
 
 export interface ConnectionFlags {
@@ -88,6 +88,12 @@ function checkPartSize(value: string | number): number {
   return size;
 }
 
+/** Below the threshold a file goes as one PUT, which S3 allows up to 5 GiB. */
+function checkThreshold(size: number): number {
+  if (size > MAX_PART_SIZE) throw new UsageError(`--bigfile-threshold ${formatSize(size)} is above S3's single-PUT limit of 5 GiB: use 5GiB or less`);
+  return size;
+}
+
 /** yargs-parser reads a lone '-' (standard input) as `true`. */
 function positional(value: unknown): string {
   return value === true ? '-' : String(value);
@@ -152,7 +158,7 @@ function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config):
     recursive: Boolean(a.recursive),
     update: Boolean(a.update),
     filters: filterRulesFromArgv(argv),
-    bigfileThreshold: size('bigfile-threshold', '--bigfile-threshold') ?? DEFAULTS.bigfileThreshold,
+    bigfileThreshold: checkThreshold(size('bigfile-threshold', '--bigfile-threshold') ?? DEFAULTS.bigfileThreshold),
     partSize: pick('part-size', a['part-size'] === undefined ? undefined : checkPartSize(a['part-size'] as string), env, config, checkPartSize),
     chunkSize: size('chunk-size', '--chunk-size') ?? DEFAULTS.chunkSize,
     parallel: int('parallel') ?? DEFAULTS.parallel,

@@ -9,6 +9,7 @@ import type { Io } from '../main.js';
 import type { CommonOptions } from './args.js';
 import { connect, type Connected } from './connect.js';
 import fs from 'node:fs/promises';
+import pLimit from 'p-limit';
 import path from 'node:path';
 
 type Deps = Io & { signal: AbortSignal };
@@ -43,9 +44,17 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
     throw explainS3Error(err, url);
   }
   const under = uploads.filter((u) => u.key.startsWith(loc.key));
-  return Promise.all(
-    under.map(async (u) => {
-      const parts = await conn.store.listParts(loc.bucket, u.key, u.uploadId, io.signal);
+  const limit = pLimit(8);
+  const listed = await Promise.all(
+    under.map((u) => limit(async () => {
+      let parts;
+      try {
+        parts = await conn.store.listParts(loc.bucket, u.key, u.uploadId, io.signal);
+      } catch (err) {
+        // Completed or aborted since the listing: no longer open.
+        if ((err as { name?: string }).name === 'NoSuchUpload') return undefined;
+        throw err;
+      }
       const cp = needed.get(u.uploadId);
       return {
         bucket: loc.bucket,
@@ -58,8 +67,9 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
         checkpoint: cp?.id,
         checkpointFile: cp?.file,
       };
-    }),
+    })),
   );
+  return listed.filter((u) => u !== undefined);
 }
 
 export async function uploadsLs(opts: CommonOptions, url: string, io: Deps): Promise<number> {

@@ -101,6 +101,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     }
     let metadataMtime: number | undefined;
     let storedFromGet: string | undefined;
+    let etagIsMd5: boolean | undefined;
     // One GET streams in order: its MD5 can be computed on the way, when the ETag is one.
     const md5 = !ranged && md5FromEtag(job.etag) && fresh ? createHash('md5') : undefined;
     const stop = new AbortController();
@@ -131,6 +132,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
             );
             metadataMtime ??= decodeMtime(out.metadata.mtime);
             storedFromGet ??= out.checksumCRC32C;
+            etagIsMd5 ??= out.etagIsMd5;
             await writeChunks(out.body, fh, {
               stallTimeoutMs: ctx.stallTimeoutMs,
               part,
@@ -165,6 +167,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
         rangeCrcs: parts.map((p) => current.ranges.get(p.partNumber)?.crc ?? 0),
         partSize: current.partSize,
         storedFromGet,
+        etagIsMd5,
         ranged,
       },
       ctx.store,
@@ -178,10 +181,14 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     await fs.utimes(job.path, mtime, mtime);
   } catch (err) {
     if (!closed) await fh.close().catch(() => {});
-    if (!(session && (await session.keepOnFailure(current, err)))) await fs.rm(current.tempPath, { force: true });
+    const keep = session ? await session.keepOnFailure(current, err).catch(() => false) : false;
+    if (!keep) await fs.rm(current.tempPath, { force: true });
     throw err;
   }
-  await session?.completed();
+  // The file is in place: a checkpoint that cannot be removed is a warning, not a failure.
+  await session?.completed().catch((err: unknown) =>
+    ctx.emit({ type: 'warning', message: `${job.path} was downloaded, but its checkpoint could not be removed: ${(err as Error).message}` }),
+  );
   return { bytesSent };
 }
 

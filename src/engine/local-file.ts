@@ -12,8 +12,14 @@ export async function readFull(fh: FileHandle, buf: Buffer, position: number, na
   return buf;
 }
 
+/** The file is not what the upload started with: the parts sent so far are worthless. */
+export class ChangedSourceError extends TransferError {}
+
+/** The server's checksum of the completed object is not ours: start over, never resume. */
+export class SuspectObjectError extends TransferError {}
+
 export function changedWhileReading(name: string): TransferError {
-  return new TransferError(`${name} changed while it was being uploaded: rerun to upload the new version`);
+  return new ChangedSourceError(`${name} changed while it was being uploaded: rerun to upload the new version`);
 }
 
 /** The file must still be what the plan saw: never publish an object made of two versions. */
@@ -29,6 +35,6 @@ export async function assertUnchanged(
   // Deleted or replaced under the same name: what we read is no longer what the path holds.
   const now = await fs.stat(name).catch(() => undefined);
   if (!now || now.ino !== st.ino || now.dev !== st.dev) {
-    throw new TransferError(`${name} was deleted or replaced while it was being uploaded: rerun to upload what is there now`);
+    throw new ChangedSourceError(`${name} was deleted or replaced while it was being uploaded: rerun to upload what is there now`);
   }
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { format } from 'node:util';
 import https from 'node:https';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3DataPath } from './s3-http.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
@@ -13,6 +13,8 @@ export interface ConnectionOptions {
   addressingStyle?: 'path' | 'virtual' | undefined;
   /** Sockets kept open per host: at least the requests in flight. */
   maxSockets: number;
+  /** Attempts per request for the standard-input client. */
+  retries?: number | undefined;
   /** Show the SDK's own warnings on stderr. */
   debug?: boolean | undefined;
   /** A request whose connection sends nothing for this long fails (and is retried). */
@@ -67,6 +69,8 @@ export interface S3Connection {
   region: string;
   /** GET/PUT/UploadPart without the SDK's per-request overhead. */
   dataPath: S3DataPath;
+  /** The same settings with the SDK's retries on: for lib-storage (standard input). */
+  streamClient: S3Client;
 }
 
 export async function createS3Client(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<S3Connection> {
@@ -76,7 +80,7 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
   const forcePathStyle = opts.addressingStyle ? opts.addressingStyle === 'path' : endpoint !== undefined;
-  const client = new S3Client({
+  const config = {
     region,
     ...(endpoint ? { endpoint } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -93,7 +97,9 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     maxAttempts: 1,
     // The SDK writes some warnings with console.warn unless given a logger: users never see SDK noise.
     logger: opts.debug ? debugLogger : silentLogger,
-  });
+  } satisfies S3ClientConfig;
+  const client = new S3Client(config);
+  const streamClient = new S3Client({ ...config, maxAttempts: opts.retries ?? 5 });
   const dataPath = new S3DataPath({
     endpoint,
     region,
@@ -103,6 +109,7 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     httpAgent,
     httpsAgent,
     stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+    clockOffsetMs: () => client.config.systemClockOffset ?? 0,
   });
-  return { client, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
+  return { client, streamClient, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

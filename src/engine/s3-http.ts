@@ -23,6 +23,8 @@ export interface DataPathOptions {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   stallTimeoutMs: number;
+  /** The SDK's measured clock skew, in ms. */
+  clockOffsetMs: () => number;
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
@@ -49,12 +51,12 @@ class Sha256 {
   }
 }
 
-/** RFC 3986 encoding of each key segment; '/' stays a separator. */
+/** RFC 3986, as the SigV4 signer escapes: what is sent must be what was signed. */
+const escapeUri = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** Each key segment escaped; '/' stays a separator. */
 export function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(escapeUri).join('/');
 }
 
 /** An S3 error as the SDK would shape it, so retry and explain rules treat both alike. */
@@ -62,6 +64,12 @@ function s3Error(status: number, body: string, fallback: string): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? fallback;
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
   return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
+}
+
+/** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5. */
+function etagIsMd5(h: http.IncomingHttpHeaders): boolean {
+  const sse = String(h['x-amz-server-side-encryption'] ?? '');
+  return !sse.startsWith('aws:kms') && h['x-amz-server-side-encryption-customer-algorithm'] === undefined;
 }
 
 const STATUS_NAMES: Record<number, string> = { 304: 'NotModified', 403: 'Forbidden', 404: 'NotFound', 412: 'PreconditionFailed' };
@@ -103,8 +111,14 @@ export class S3DataPath {
     const host = t.port ? `${t.hostname}:${t.port}` : t.hostname;
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...opts.headers };
     if (opts.body) headers['content-length'] = String(opts.body.length);
-    const signed = await this.signer.sign({ method, protocol: t.protocol, hostname: t.hostname, port: t.port, path: t.path, query: opts.query ?? {}, headers });
-    const query = new URLSearchParams(opts.query ?? {}).toString();
+    const signed = await this.signer.sign(
+      { method, protocol: t.protocol, hostname: t.hostname, port: t.port, path: t.path, query: opts.query ?? {}, headers },
+      // The SDK corrects for a skewed local clock on its own calls; ours use the same offset.
+      { signingDate: new Date(Date.now() + this.opts.clockOffsetMs()) },
+    );
+    const query = Object.entries(opts.query ?? {})
+      .map(([k, v]) => `${escapeUri(k)}=${escapeUri(v)}`)
+      .join('&');
     const lib = t.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = lib.request(
@@ -139,8 +153,19 @@ export class S3DataPath {
     if (input.checksumMode) headers['x-amz-checksum-mode'] = 'ENABLED';
     const query = input.versionId ? { versionId: input.versionId } : undefined;
     const res = await this.send('GET', input.bucket, input.key, { headers, signal, ...(query ? { query } : {}) });
-    await this.expectOk(res, [200, 206]);
+    await this.expectOk(res, input.range ? [206] : [200]);
     const h = res.headers;
+    if (input.range) {
+      // A server or proxy that ignored Range would put the object's first bytes in this range's place.
+      const m = /^bytes (\d+)-(\d+)\//.exec(String(h['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== input.range.start || Number(m[2]) !== input.range.end) {
+        res.destroy();
+        throw Object.assign(new Error(`asked for bytes ${input.range.start}-${input.range.end}, got Content-Range '${h['content-range'] ?? ''}'`), {
+          name: 'InvalidRangeResponse',
+          $metadata: { httpStatusCode: res.statusCode },
+        });
+      }
+    }
     const metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(h)) {
       if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
@@ -152,6 +177,7 @@ export class S3DataPath {
       metadata,
       lastModifiedMs: h['last-modified'] ? Date.parse(h['last-modified']) : 0,
       checksumCRC32C: typeof h['x-amz-checksum-crc32c'] === 'string' ? h['x-amz-checksum-crc32c'] : undefined,
+      etagIsMd5: etagIsMd5(h),
     };
   }
 

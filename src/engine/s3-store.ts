@@ -45,6 +45,8 @@ export class S3Store implements ObjectStore {
   constructor(
     private readonly client: S3Client,
     private readonly dataPath?: S3DataPath,
+    /** For standard input: lib-storage sends buffered parts, so the SDK's own retries are safe there. */
+    private readonly streamClient: S3Client = client,
   ) {}
 
   async *list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
@@ -75,6 +77,7 @@ export class S3Store implements ObjectStore {
         mtimeMs: decodeMtime(out.Metadata?.mtime),
         versionId: out.VersionId,
         crc32c: out.ChecksumCRC32C,
+        etagIsMd5: !String(out.ServerSideEncryption ?? '').startsWith('aws:kms') && out.SSECustomerAlgorithm === undefined,
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -111,8 +114,8 @@ export class S3Store implements ObjectStore {
     onProgress: (bytes: number) => void,
   ): Promise<{ etag: string; size: number }> {
     const upload = new Upload({
-      client: this.client,
-      params: { Bucket: input.bucket, Key: input.key, Body: input.body, Metadata: input.metadata },
+      client: this.streamClient,
+      params: { Bucket: input.bucket, Key: input.key, Body: input.body, Metadata: input.metadata, ChecksumAlgorithm: 'CRC32C' },
       partSize: input.partSize,
       queueSize: input.parallel,
       leavePartsOnError: false,
@@ -249,6 +252,7 @@ export class S3Store implements ObjectStore {
       metadata: out.Metadata ?? {},
       lastModifiedMs: out.LastModified?.getTime() ?? 0,
       checksumCRC32C: out.ChecksumCRC32C,
+      etagIsMd5: !String(out.ServerSideEncryption ?? '').startsWith('aws:kms') && out.SSECustomerAlgorithm === undefined,
     };
   }
 }

@@ -11,6 +11,8 @@ export interface ObjectInfo {
   versionId?: string | undefined;
   /** The object's stored CRC32C ("…" whole object, "…-N" composite of N parts), from HEAD only. */
   crc32c?: string | undefined;
+  /** From HEAD only: false for SSE-KMS / SSE-C objects, whose ETag is not their MD5. */
+  etagIsMd5?: boolean | undefined;
 }
 
 export interface PartInfo {
@@ -63,6 +65,8 @@ export interface GetOutput {
   metadata: Record<string, string>;
   lastModifiedMs: number;
   checksumCRC32C?: string | undefined;
+  /** False for SSE-KMS / SSE-C objects, whose ETag is not the MD5 of their bytes. */
+  etagIsMd5?: boolean | undefined;
 }
 
 /**

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
-import { TransferError, isAbort } from '../errors.js';
+import { isAbort } from '../errors.js';
 import { splitParts, type Part } from '../plan/part-size.js';
 import { formatS3 } from '../location.js';
 import { compositeCrc32c, crc32cBase64 } from './checksum.js';
 import type { EngineContext } from './context.js';
-import { assertUnchanged, readFull } from './local-file.js';
+import { SuspectObjectError, assertUnchanged, readFull } from './local-file.js';
 import { encodeMtime } from './s3-store.js';
 import { withRetry } from './retry.js';
 import type { PartInfo } from './store.js';
@@ -44,7 +44,7 @@ export interface UploadSession {
   started(state: MultipartState): Promise<void>;
   partDone(state: MultipartState): void;
   /** Called when the upload stops without completing; return true to keep the server-side upload. */
-  keepOnFailure(state: MultipartState): Promise<boolean>;
+  keepOnFailure(state: MultipartState, cause: unknown): Promise<boolean>;
   completed(): Promise<void>;
 }
 
@@ -105,7 +105,13 @@ async function putMultipart(
       retry,
     );
     state = { uploadId, partSize, done: new Map() };
-    await session?.started(state);
+    try {
+      await session?.started(state);
+    } catch (err) {
+      // No checkpoint could record it: abort the upload rather than orphan it.
+      await settleFailedUpload(ctx, job, state, undefined, err);
+      throw err;
+    }
   }
   const current = state;
   const parts = splitParts(job.size, partSize);
@@ -166,15 +172,18 @@ async function putMultipart(
       }
     }, retry);
     if (out.crc32c && out.crc32c !== expected) {
-      throw new TransferError(
+      throw new SuspectObjectError(
         `${formatS3(job.bucket, job.key)}: server checksum ${out.crc32c} differs from the local ${expected}; the object is suspect, upload it again`,
       );
     }
   } catch (err) {
-    await settleFailedUpload(ctx, job, current, session);
+    await settleFailedUpload(ctx, job, current, session, err);
     throw err;
   }
-  await session?.completed();
+  // The object is published: a checkpoint that cannot be removed is a warning, not a failure.
+  await session?.completed().catch((err: unknown) =>
+    ctx.emit({ type: 'warning', message: `${job.path} was uploaded, but its checkpoint could not be removed: ${(err as Error).message}` }),
+  );
   return {
     bytesSent: job.size - bytesSkipped,
     resumed: resumedParts > 0 ? { partsDone: resumedParts, partsTotal: parts.length, bytesSkipped } : undefined,
@@ -187,8 +196,10 @@ async function settleFailedUpload(
   job: UploadJob,
   state: MultipartState,
   session: UploadSession | undefined,
+  cause: unknown,
 ): Promise<void> {
-  if (session && (await session.keepOnFailure(state))) return;
+  const keep = session ? await session.keepOnFailure(state, cause).catch(() => false) : false;
+  if (keep) return;
   try {
     // The run's signal may be aborted already: the cleanup gets its own deadline.
     await ctx.store.abortMultipartUpload(job.bucket, job.key, state.uploadId, AbortSignal.timeout(10_000));

@@ -32,6 +32,8 @@ export interface Computed {
   partSize: number;
   /** The stored checksum a full GET returned, if any. */
   storedFromGet?: string | undefined;
+  /** False when the GET said the object is SSE-KMS / SSE-C encrypted. */
+  etagIsMd5?: boolean | undefined;
   ranged: boolean;
 }
 
@@ -46,14 +48,17 @@ const fail = (url: string, what: string) =>
  */
 export async function verifyDownload(fh: FileHandle, object: ObjectRef, computed: Computed, store: ObjectStore, signal: AbortSignal): Promise<void> {
   const url = formatS3(object.bucket, object.key);
-  const md5 = md5FromEtag(object.etag);
+  let md5 = computed.etagIsMd5 === false ? undefined : md5FromEtag(object.etag);
   if (!computed.ranged) {
     if (md5 && computed.md5 !== undefined && computed.md5 !== md5) throw fail(url, 'MD5 (ETag)');
     const stored = computed.storedFromGet;
     if (stored && !stored.includes('-') && uint32Base64(computed.rangeCrcs[0] ?? 0) !== stored) throw fail(url, `CRC32C (${stored})`);
-    return;
+    // A composite checksum needs the uploader's part boundaries: handled below, as for ranges.
+    if (!stored?.includes('-')) return;
+    md5 = undefined;
   }
   const head = await store.head(object.bucket, object.key, signal);
+  if (head?.etagIsMd5 === false) md5 = undefined;
   const stored = head?.etag === object.etag ? head.crc32c : undefined;
   const composite = stored ? /-(\d+)$/.exec(stored) : null;
   if (composite) {

@@ -275,6 +275,42 @@ describe('never a partial file, never an orphaned upload', () => {
   });
 });
 
+describe('connection settings as aws-cli users expect', () => {
+  it('--profile reads keys, region and endpoint_url from ~/.aws files', async () => {
+    const home = tmpdir();
+    fs.mkdirSync(path.join(home, '.aws'));
+    fs.writeFileSync(path.join(home, '.aws', 'credentials'), `[backup]\naws_access_key_id = ${s3.accessKey}\naws_secret_access_key = ${s3.secretKey}\n`);
+    fs.writeFileSync(path.join(home, '.aws', 'config'), `[profile backup]\nregion = ${s3.region}\nendpoint_url = ${s3.endpoint}\n`);
+    const noAwsEnv = { HOME: home, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_REGION: undefined, AWS_ENDPOINT_URL: undefined };
+    const dir = makeTree(tmpdir(), { 'p.txt': 'profile' });
+    const res = await runCli(['cp', '--no-progress', '--profile', 'backup', path.join(dir, 'p.txt'), `s3://${bucket}/profile/p.txt`], { env: { ...env, ...noAwsEnv } });
+    expect(res.code, res.stderr).toBe(0);
+    expect((await getBytes(client, bucket, 'profile/p.txt')).toString()).toBe('profile');
+    const wrong = await runCli(['cp', '--no-progress', '--profile', 'nosuch', path.join(dir, 'p.txt'), `s3://${bucket}/profile/q.txt`, '--endpoint-url', s3.endpoint], { env: { ...env, ...noAwsEnv } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL; --endpoint-url over both', async () => {
+    const proxy = await startProxy({ target: s3.endpoint });
+    try {
+      const dir = makeTree(tmpdir(), { 'e.txt': 'e' });
+      const viaS3Var = await runCli(['cp', '--no-progress', path.join(dir, 'e.txt'), `s3://${bucket}/ep/e.txt`], {
+        env: { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_S3: proxy.endpoint },
+      });
+      expect(viaS3Var.code, viaS3Var.stderr).toBe(0);
+      expect(proxy.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+      const viaFlag = await runCli(['cp', '--no-progress', path.join(dir, 'e.txt'), `s3://${bucket}/ep/f.txt`, '--endpoint-url', s3.endpoint], {
+        env: { ...env, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+      });
+      expect(viaFlag.code, viaFlag.stderr).toBe(0);
+      expect(proxy.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('bad input', () => {
   it.each([
     [['cp', '/no/such/file', 's3://bucket-x/k'], /\/no\/such\/file: no such file or directory/],
