@@ -6,6 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { GetInput, GetOutput, PartInput, PutInput } from './store.js';
 import { StalledError } from './errors-net.js';
+import { formatS3 } from '../location.js';
 
 /**
  * The byte path, without the SDK's per-request machinery: measured here, the
@@ -153,14 +154,16 @@ export class S3DataPath {
     if (input.checksumMode) headers['x-amz-checksum-mode'] = 'ENABLED';
     const query = input.versionId ? { versionId: input.versionId } : undefined;
     const res = await this.send('GET', input.bucket, input.key, { headers, signal, ...(query ? { query } : {}) });
-    await this.expectOk(res, input.range ? [206] : [200]);
+    // 200 to a ranged GET means the Range was ignored: caught just below, with a clear message.
+    await this.expectOk(res, input.range ? [200, 206] : [200]);
     const h = res.headers;
     if (input.range) {
       // A server or proxy that ignored Range would put the object's first bytes in this range's place.
       const m = /^bytes (\d+)-(\d+)\//.exec(String(h['content-range'] ?? ''));
-      if (!m || Number(m[1]) !== input.range.start || Number(m[2]) !== input.range.end) {
+      if (res.statusCode !== 206 || !m || Number(m[1]) !== input.range.start || Number(m[2]) !== input.range.end) {
         res.destroy();
-        throw Object.assign(new Error(`asked for bytes ${input.range.start}-${input.range.end}, got Content-Range '${h['content-range'] ?? ''}'`), {
+        const what = `asked ${formatS3(input.bucket, input.key)} for bytes ${input.range.start}-${input.range.end}, got HTTP ${res.statusCode} with Content-Range '${h['content-range'] ?? ''}'`;
+        throw Object.assign(new Error(`${what}: the server or a proxy ignores Range requests`), {
           name: 'InvalidRangeResponse',
           $metadata: { httpStatusCode: res.statusCode },
         });

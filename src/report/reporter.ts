@@ -51,6 +51,7 @@ export class TtyReporter extends TextReporter {
   private readonly total: cliProgress.SingleBar;
   private readonly perFile = new Map<number, cliProgress.SingleBar>();
   private readonly fileBytes = new Map<number, number>();
+  private readonly fileStart = new Map<number, number>();
   private totalBytes = 0;
   private doneBytes = 0;
   private readonly t0 = Date.now();
@@ -77,6 +78,7 @@ export class TtyReporter extends TextReporter {
       case 'start':
         this.totalBytes += e.size;
         if (e.multipart) {
+          this.fileStart.set(e.id, Date.now());
           this.perFile.set(e.id, this.bars.create(Math.max(e.size, 1), 0, { name: e.source, done: '0 B', size: formatSize(e.size), rate: '' }));
         }
         break;
@@ -86,7 +88,8 @@ export class TtyReporter extends TextReporter {
         if (bar) {
           const done = (this.fileBytes.get(e.id) ?? 0) + e.bytes;
           this.fileBytes.set(e.id, done);
-          bar.update(done, { done: formatSize(done) });
+          const secs = (Date.now() - (this.fileStart.get(e.id) ?? Date.now())) / 1000;
+          bar.update(done, { done: formatSize(done), rate: secs > 0 ? `${formatSize(Math.round(done / secs))}/s` : '' });
         }
         break;
       }
@@ -113,11 +116,13 @@ export class TtyReporter extends TextReporter {
     this.bars.remove(bar);
     this.perFile.delete(id);
     this.fileBytes.delete(id);
+    this.fileStart.delete(id);
   }
 
   override message(line: string, stream: 'stdout' | 'stderr' = 'stderr'): void {
     // While bars are drawn, every line goes above them so nothing is garbled.
-    if (this.open) this.bars.log(`${line}\n`);
+    // \x1b[K: a shorter line must not leave the end of the bar it overwrites (cli-progress clears one line only).
+    if (this.open) this.bars.log(`${line.split('\n').join('\x1b[K\n')}\x1b[K\n`);
     else super.message(line, stream);
   }
 
@@ -125,6 +130,8 @@ export class TtyReporter extends TextReporter {
   override close(): void {
     if (!this.open) return;
     this.open = false;
+    // Lines logged since the last redraw are written by update(); stop() alone would drop them.
+    this.bars.update();
     this.bars.stop();
   }
 }

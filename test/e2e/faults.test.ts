@@ -112,6 +112,20 @@ describe('downloads survive faults', () => {
       `bytes=${2 * MiB}-5242879`,
     ]);
   });
+  it('a server that ignores Range: refused, never written in the wrong place', async () => {
+    const body = Buffer.alloc(12 * MiB, 9);
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'down/norange.bin', Body: body }));
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isObjectGet, action: { rewriteStatus: 200, stripResponseHeaders: ['content-range'] } }] });
+    try {
+      const dir = tmpdir();
+      const res = await runCli(['cp', `s3://${bucket}/down/norange.bin`, path.join(dir, 'out.bin'), ...FAST], { env: s3Env(s3, proxy.endpoint) });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/error: asked s3:\/\/.*\/down\/norange.bin for bytes \d+-\d+, got HTTP 200 with Content-Range '': the server or a proxy ignores Range requests/);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
   it('a body that stops sending is cut by --stall-timeout and continued', async () => {
     const { requests } = await downloadThrough('stalled', { match: firstRange, action: { stallAfterBytes: 3 * MiB, times: 1 } });
     expect(requests.filter((r) => isObjectGet(r) && String(r.headers.range).endsWith('-5242879')).map((r) => r.headers.range)).toEqual([

@@ -57,6 +57,9 @@ export interface ProxyAction {
    * keeping the connection open, until the client gives up.
    */
   stallAfterBytes?: number;
+  /** Answer with this status instead of the server's, dropping these response headers (a server that ignores Range answers 200 without Content-Range). */
+  rewriteStatus?: number;
+  stripResponseHeaders?: string[];
   /** Apply to the first N matching requests only (default: every match). */
   times?: number;
 }
@@ -252,6 +255,7 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       // Node answered any `Expect: 100-continue` itself; the body is streamed right away.
       delete headers.expect;
 
+
       const up = http.request({
         host: targetHost,
         port: targetPort,
@@ -302,8 +306,9 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       for (const [name, value] of Object.entries(upRes.headers)) {
         if (!HOP_BY_HOP.has(name) && name !== 'transfer-encoding' && value !== undefined) resHeaders[name] = value;
       }
-      rec.status = status;
-      res.writeHead(status, upRes.statusMessage, resHeaders);
+      for (const name of action?.stripResponseHeaders ?? []) delete resHeaders[name.toLowerCase()];
+      rec.status = action?.rewriteStatus ?? status;
+      res.writeHead(rec.status, action?.rewriteStatus ? undefined : upRes.statusMessage, resHeaders);
 
       const resetAt = action?.resetAfterBytes;
       if (resetAt !== undefined && resetAt <= 0) {
