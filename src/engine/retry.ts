@@ -27,6 +27,9 @@ const RETRYABLE_CODES = new Set([
   'ThrottlingException',
   'RequestTimeoutException',
   'StalledError',
+  // The bytes were damaged on the way (the server's checksum disagreed): send them again.
+  'BadDigest',
+  'XAmzContentChecksumMismatch',
 ]);
 
 /**

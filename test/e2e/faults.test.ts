@@ -72,6 +72,23 @@ describe('uploads survive faults', () => {
     const { requests } = await uploadThrough('drop-complete', { match: isComplete, action: { dropResponse: true, times: 1 } });
     expect(requests.filter(isComplete)).toHaveLength(2);
   });
+  it('a part corrupted on the way is refused by the server (CRC32C) and sent again', async () => {
+    const { requests } = await uploadThrough('corrupt', { match: (r) => isPart(r) && r.query.partNumber === '2', action: { corruptRequestAt: 1000, times: 1 } });
+    const part2 = requests.filter((r) => isPart(r) && r.query.partNumber === '2');
+    expect(part2.map((r) => r.status)).toEqual([400, 200]);
+  });
+  it('a single PUT corrupted on the way is refused and sent again', async () => {
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: (r) => r.method === 'PUT', action: { corruptRequestAt: 10, times: 1 } }] });
+    try {
+      const dir = makeTree(tmpdir(), { 'small.bin': 4096 });
+      const res = await runCli(['cp', path.join(dir, 'small.bin'), `s3://${bucket}/up/corrupt-small.bin`, ...FAST], { env: s3Env(s3, proxy.endpoint) });
+      expect(res.code, res.stderr).toBe(0);
+      expect(proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([400, 200]);
+      expect((await getBytes(client, bucket, 'up/corrupt-small.bin')).equals(fs.readFileSync(path.join(dir, 'small.bin')))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
   it('a stalled request is cut by --stall-timeout and retried', async () => {
     const { requests } = await uploadThrough('stall', { match: (r) => isPart(r) && r.query.partNumber === '1', action: { delayMs: 4000, times: 1 } });
     expect(requests.filter((r) => isPart(r) && r.query.partNumber === '1').length).toBeGreaterThanOrEqual(2);

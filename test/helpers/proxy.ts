@@ -28,6 +28,8 @@ export interface ProxyAction {
   delayMs?: number;
   /** Throttle the request body sent upstream (uploads) to about this rate. */
   bytesPerSecond?: number;
+  /** Flip one byte of the request body at this offset (bytes corrupted in transit). */
+  corruptRequestAt?: number;
   /** Forward this many request body bytes upstream, then cut both connections (an upload cut mid-body). */
   resetRequestAfterBytes?: number;
   /** Throttle the response body sent back to the client (downloads) to about this rate. */
@@ -274,12 +276,19 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       const cutAt = action?.resetRequestAfterBytes;
       const upload = (async () => {
         let sent = 0;
-        for await (const chunk of throttled(body, action?.bytesPerSecond)) {
+        for await (let chunk of throttled(body, action?.bytesPerSecond)) {
           if (cutAt !== undefined && sent + chunk.length >= cutAt) {
             rec.error = `request reset by rule after ${cutAt} bytes`;
             up.destroy();
             req.socket.destroy();
             return;
+          }
+          const flip = action?.corruptRequestAt;
+          if (flip !== undefined && flip >= sent && flip < sent + chunk.length) {
+            const copy = Buffer.from(chunk);
+            copy[flip - sent] = copy[flip - sent]! ^ 0xff;
+            chunk = copy;
+            rec.error = `request byte ${flip} corrupted by rule`;
           }
           sent += chunk.length;
           if (!(await write(up, chunk))) return;
