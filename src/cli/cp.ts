@@ -17,6 +17,7 @@ import { CheckpointStore } from '../checkpoint/store.js';
 import { CheckpointedUpload } from '../checkpoint/upload-session.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS } from './args.js';
 
@@ -67,6 +68,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       stallTimeoutMs: opts.stallTimeoutMs,
       fsync: opts.fsync,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
+      ensureDir: dirCache(),
     };
     const summary = await runPlan(ctx, plan, {
       jobs: opts.jobs,
@@ -111,4 +113,19 @@ function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
     })
     .filter(Boolean);
   return `rerun the same command to resume (${counts.join(', ')})`;
+}
+
+/** mkdir -p once per directory: a tree of a thousand files in ten directories makes ten calls. */
+function dirCache(): (dir: string) => Promise<void> {
+  const made = new Map<string, Promise<unknown>>();
+  return async (dir) => {
+    let p = made.get(dir);
+    if (!p) {
+      p = fs.mkdir(dir, { recursive: true });
+      made.set(dir, p);
+      // A failure is reported to this caller and retried by the next.
+      p.catch(() => made.delete(dir));
+    }
+    await p;
+  };
 }

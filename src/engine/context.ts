@@ -14,6 +14,8 @@ export interface EngineContext {
   now: () => number;
   /** A download body that sends nothing for this long is cut and retried. */
   stallTimeoutMs: number;
+  /** mkdir -p, each directory once per run. */
+  ensureDir: (dir: string) => Promise<void>;
   /** Bytes of part and file buffers held at once, across all transfers. */
   memory: BufferBudget;
   /** fsync downloaded files before renaming them into place (survives power loss; slower). */

@@ -7,7 +7,7 @@ import { TransferError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { splitParts, type Part } from '../plan/part-size.js';
 import { crc32c } from '@node-rs/crc32';
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { uint32Base64 } from './checksum.js';
 import { StalledError } from './errors-net.js';
 import type { EngineContext } from './context.js';
@@ -62,7 +62,9 @@ export interface DownloadSession {
 
 /** Hidden, in the destination directory: same filesystem, so the final rename is atomic. */
 export function tempPathFor(dest: string): string {
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.s3xfer-${randomBytes(4).toString('hex')}.part`);
+  // Unique per process and call; crypto-grade randomness is not needed (and costs a syscall per file).
+  const unique = `${process.pid.toString(16)}${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.s3xfer-${unique}.part`);
 }
 
 export class TruncatedBodyError extends Error {
@@ -82,7 +84,7 @@ export class ObjectChangedError extends TransferError {
  */
 export async function downloadObject(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
   const url = formatS3(job.bucket, job.key);
-  await fs.mkdir(path.dirname(job.path), { recursive: true });
+  await ctx.ensureDir(path.dirname(job.path));
   const ranged = job.partSize !== undefined;
   const parts = ranged ? splitParts(job.size, job.partSize!) : [{ partNumber: 1, offset: 0, size: job.size }];
   let state = await session?.resume(ctx.signal);
@@ -157,8 +159,9 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     await Promise.all(parts.map((p) => limit(() => fetchPart(p))));
     if (failure !== undefined) throw translateGetError(failure, url);
     ctx.signal.throwIfAborted();
-    const st = await fh.stat();
-    if (st.size !== job.size) throw new TransferError(`${url}: got ${st.size} bytes, expected ${job.size}; rerun to fetch it again`);
+    // Every range ended exactly at its end (checked as each finished): the file holds job.size bytes.
+    const got = parts.reduce((n, p) => n + (current.ranges.get(p.partNumber)?.bytesDone ?? 0), 0);
+    if (got !== job.size) throw new TransferError(`${url}: got ${got} bytes, expected ${job.size}; rerun to fetch it again`);
     await verifyDownload(
       fh,
       job,
