@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { splitParts } from '../plan/part-size.js';
-import { parseCheckpoint, type Checkpoint } from './schema.js';
+import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
 
 export type CheckpointState = 'resumable' | 'source changed' | 'object changed' | 'corrupt' | 'newer version';
 
@@ -14,6 +14,8 @@ export interface CheckpointEntry {
   file: string;
   checkpoint?: Checkpoint | undefined;
   problem?: string | undefined;
+  /** What an unreadable checkpoint still tells: an upload to abort, a temp file to delete. */
+  salvage?: Salvage | undefined;
   mtimeMs: number;
 }
 
@@ -53,16 +55,13 @@ export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
     const file = path.join(dir, name);
     const kind = m[2] === 'ucp' ? 'upload' : 'download';
     const st = await fs.stat(file);
-    if (m[3]) {
-      entries.push({ id: m[1]!, kind, file, problem: 'corrupt', mtimeMs: st.mtimeMs });
+    const parsed = parseCheckpoint(await fs.readFile(file, 'utf8').catch(() => ''));
+    if (parsed.ok && !m[3]) {
+      entries.push({ id: m[1]!, kind, file, checkpoint: parsed.checkpoint, mtimeMs: st.mtimeMs });
       continue;
     }
-    const parsed = parseCheckpoint(await fs.readFile(file, 'utf8'));
-    entries.push(
-      parsed.ok
-        ? { id: m[1]!, kind, file, checkpoint: parsed.checkpoint, mtimeMs: st.mtimeMs }
-        : { id: m[1]!, kind, file, problem: parsed.problem === 'newer-version' ? 'newer version' : 'corrupt', mtimeMs: st.mtimeMs },
-    );
+    const problem = !parsed.ok && parsed.problem === 'newer-version' ? 'newer version' : 'corrupt';
+    entries.push({ id: m[1]!, kind, file, problem, salvage: parsed.ok ? undefined : parsed.salvage, mtimeMs: st.mtimeMs });
   }
   return entries;
 }

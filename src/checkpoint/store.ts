@@ -60,7 +60,7 @@ export class CheckpointStore {
   }
 
   /** A kill during a save leaves write-file-atomic's temp file (`<id>.ucp.<n>`) behind; the checkpoint itself is intact. */
-  private async removeStaleTemps(id: string, kind: CheckpointKind): Promise<void> {
+  async removeStaleTemps(id: string, kind: CheckpointKind): Promise<void> {
     const stale = new RegExp(`^${id}\\${EXT[kind]}\\.\\d+$`);
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
     await Promise.all(names.filter((n) => stale.test(n)).map((n) => fs.rm(path.join(this.dir, n), { force: true })));

@@ -5,6 +5,7 @@ import { formatAge } from '../duration.js';
 import { formatSize } from '../size.js';
 import { listCheckpoints, partMap, resolveIds, summarize, type CheckpointEntry, type CheckpointSummary } from '../checkpoint/inspect.js';
 import { formatTable } from '../report/table.js';
+import { CheckpointStore } from '../checkpoint/store.js';
 import type { Io } from '../main.js';
 import type { CommonOptions } from './args.js';
 import { connect, requireCheckpointDir, type Connected } from './connect.js';
@@ -148,8 +149,21 @@ export async function checkpointClean(
         } else if (cp?.kind === 'download') {
           await fs.rm(cp.destination.tempPath, { force: true });
           what = `, deleted temp file ${cp.destination.tempPath}`;
+        } else if (e.salvage?.upload) {
+          // Unreadable, but it still names its upload: abort it rather than orphan its parts.
+          const u = e.salvage.upload;
+          const conn = await connect(opts, io.env);
+          try {
+            await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal).catch((err: unknown) => {
+              if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+            });
+          } finally {
+            conn.client.destroy();
+          }
+          what = `, aborted upload ${u.uploadId} of s3://${u.bucket}/${u.key}`;
         }
         await fs.rm(e.file, { force: true });
+        await new CheckpointStore(dir).removeStaleTemps(e.id, e.kind);
         io.stdout.write(`removed checkpoint ${e.id} (${e.kind}${cp ? '' : ', unreadable'})${what}\n`);
       } catch (err) {
         failed++;

@@ -86,6 +86,21 @@ describe('checkpoints you can see and manage', () => {
     expect(await openUploads(client, bucket, 'c/')).toBe(0);
   });
 
+  it('a corrupt checkpoint is listed as such, and clean still aborts the upload it names', async () => {
+    const run = await interruptedUpload(s3, { bucket, key: 'bad/corrupt.bin', signal: 'SIGKILL', parts: 1, size: 24 * MiB });
+    onTestFinished(() => run.proxy.close());
+    const ucp = path.join(run.ckpt, fs.readdirSync(run.ckpt).find((f) => f.endsWith('.ucp'))!);
+    fs.writeFileSync(ucp, fs.readFileSync(ucp, 'utf8').replace(/"partSize": \d+/, '"partSize": 7'));
+    const [entry] = jsonLines((await cli(['checkpoint', 'ls', '--json', '--checkpoint-dir', run.ckpt])).stdout);
+    expect(entry).toMatchObject({ state: 'corrupt' });
+    expect(await openUploads(client, bucket, 'bad/corrupt')).toBe(1);
+    const clean = await cli(['checkpoint', 'clean', '--all', '--checkpoint-dir', run.ckpt]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/removed checkpoint [0-9a-f]{16} \(upload, unreadable\), aborted upload/);
+    expect(await openUploads(client, bucket, 'bad/corrupt')).toBe(0);
+    expect(fs.readdirSync(run.ckpt).filter((f) => /\.ucp/.test(f))).toEqual([]);
+  });
+
   it('uploads ls / abort: checkpointed uploads are kept unless --force', async () => {
     const run = await interruptedUpload(s3, { bucket, key: 'u/needed.bin', signal: 'SIGKILL', parts: 1, size: 24 * MiB });
     onTestFinished(() => run.proxy.close());
