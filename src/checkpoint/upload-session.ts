@@ -109,11 +109,13 @@ export class CheckpointedUpload implements UploadSession {
     const recorded = new Map(cp.parts.map((p) => [p.partNumber, p]));
     const done = new Map<number, PartInfo>();
     const fh = await fs.open(this.job.path, 'r');
+    // One buffer for the whole check: parts are read one at a time.
+    const buf = Buffer.allocUnsafe(cp.partSize);
     try {
       for (const sp of serverParts) {
         const want = expected.get(sp.partNumber);
         if (!want || sp.size !== want.size) continue;
-        const local = crc32cBase64(await readFull(fh, Buffer.allocUnsafe(want.size), want.offset, this.job.path));
+        const local = crc32cBase64(await readFull(fh, buf.subarray(0, want.size), want.offset, this.job.path));
         const rec = recorded.get(sp.partNumber);
         const matches = sp.crc32c ? sp.crc32c === local : rec !== undefined && rec.etag === sp.etag && rec.crc32c === local;
         if (matches) done.set(sp.partNumber, { partNumber: sp.partNumber, size: sp.size, etag: sp.etag, crc32c: local });

@@ -52,6 +52,7 @@ async function resolveRegion(opts: ConnectionOptions): Promise<string> {
  * connection per large part), no SDK checksums (pure JS and slow; we send native
  * CRC32C ourselves), and no SDK retries (ours re-read the body from its source).
  */
+const truthy = (v: string | undefined) => v !== undefined && v !== '' && v.toLowerCase() !== 'false';
 const noop = () => {};
 const silentLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 const debugLogger = {
@@ -67,8 +68,8 @@ export interface S3Connection {
   /** A custom (non-AWS-default) endpoint: `resume` must pass it explicitly. */
   customEndpoint: string | undefined;
   region: string;
-  /** GET/PUT/UploadPart without the SDK's per-request overhead. */
-  dataPath: S3DataPath;
+  /** GET/PUT/UploadPart without the SDK's per-request overhead (undefined: the SDK carries them). */
+  dataPath: S3DataPath | undefined;
   /** The same settings with the SDK's retries on: for lib-storage (standard input). */
   streamClient: S3Client;
 }
@@ -100,7 +101,11 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
   } satisfies S3ClientConfig;
   const client = new S3Client(config);
   const streamClient = new S3Client({ ...config, maxAttempts: opts.retries ?? 5 });
-  const dataPath = new S3DataPath({
+  // Our byte path knows the standard AWS partition only; elsewhere (China, GovCloud, FIPS, dual-stack)
+  // the SDK's endpoint rules decide, and the SDK carries the bytes too.
+  const sdkOnly =
+    !endpoint && (!/^[a-z]{2}-[a-z]+-\d$/.test(region) || /^(cn|us-gov|us-iso)/.test(region) || truthy(env.AWS_USE_FIPS_ENDPOINT) || truthy(env.AWS_USE_DUALSTACK_ENDPOINT));
+  const dataPath = sdkOnly ? undefined : new S3DataPath({
     endpoint,
     region,
     forcePathStyle,

@@ -67,6 +67,18 @@ function s3Error(status: number, body: string, fallback: string): Error {
   return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
 }
 
+/** A server or proxy that ignored Range would put the object's first bytes in this range's place. */
+export function checkContentRange(input: GetInput, status: number | undefined, contentRange: string | undefined): void {
+  const range = input.range!;
+  const m = /^bytes (\d+)-(\d+)\//.exec(contentRange ?? '');
+  if (status === 206 && m && Number(m[1]) === range.start && Number(m[2]) === range.end) return;
+  const what = `asked ${formatS3(input.bucket, input.key)} for bytes ${range.start}-${range.end}, got HTTP ${status} with Content-Range '${contentRange ?? ''}'`;
+  throw Object.assign(new Error(`${what}: the server or a proxy ignores Range requests`), {
+    name: 'InvalidRangeResponse',
+    $metadata: { httpStatusCode: status },
+  });
+}
+
 /** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5. */
 function etagIsMd5(h: http.IncomingHttpHeaders): boolean {
   const sse = String(h['x-amz-server-side-encryption'] ?? '');
@@ -158,15 +170,11 @@ export class S3DataPath {
     await this.expectOk(res, input.range ? [200, 206] : [200]);
     const h = res.headers;
     if (input.range) {
-      // A server or proxy that ignored Range would put the object's first bytes in this range's place.
-      const m = /^bytes (\d+)-(\d+)\//.exec(String(h['content-range'] ?? ''));
-      if (res.statusCode !== 206 || !m || Number(m[1]) !== input.range.start || Number(m[2]) !== input.range.end) {
+      try {
+        checkContentRange(input, res.statusCode, h['content-range']);
+      } catch (err) {
         res.destroy();
-        const what = `asked ${formatS3(input.bucket, input.key)} for bytes ${input.range.start}-${input.range.end}, got HTTP ${res.statusCode} with Content-Range '${h['content-range'] ?? ''}'`;
-        throw Object.assign(new Error(`${what}: the server or a proxy ignores Range requests`), {
-          name: 'InvalidRangeResponse',
-          $metadata: { httpStatusCode: res.statusCode },
-        });
+        throw err;
       }
     }
     const metadata: Record<string, string> = {};

@@ -13,7 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { S3DataPath } from './s3-http.js';
+import { checkContentRange, type S3DataPath } from './s3-http.js';
 import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from './store.js';
 
 /** Seconds since the epoch with a fraction, as rclone writes `mtime`. */
@@ -245,6 +245,14 @@ export class S3Store implements ObjectStore {
       { abortSignal: signal },
     );
     if (!(out.Body instanceof Readable)) throw new Error(`no body for ${input.key}`);
+    if (input.range) {
+      try {
+        checkContentRange(input, out.$metadata.httpStatusCode, out.ContentRange);
+      } catch (err) {
+        out.Body.destroy();
+        throw err;
+      }
+    }
     return {
       body: out.Body,
       contentLength: out.ContentLength ?? 0,

@@ -72,6 +72,7 @@ describe('cp -r', () => {
     'sub/deeper/b.bin': 3000,
     'ünï cödé/f 1.txt': 'unicode and spaces',
     '.hidden': 'dot',
+    "odd/a+b=c~d%20e'f (g)!*&$.txt": 'characters the signature must survive',
   };
 
   it('uploads the contents of DIR under the prefix and mirrors them back', async () => {
@@ -79,7 +80,7 @@ describe('cp -r', () => {
     const up = await cp(['-r', src, `s3://${bucket}/tree`]);
     expect(up.code, up.stderr).toBe(0);
     expect(await listKeys(client, bucket, 'tree/')).toEqual(
-      ['.hidden', 'a.txt', 'empty', 'sub/deeper/b.bin', 'ünï cödé/f 1.txt'].map((k) => `tree/${k}`).sort(),
+      ['.hidden', 'a.txt', 'empty', "odd/a+b=c~d%20e'f (g)!*&$.txt", 'sub/deeper/b.bin', 'ünï cödé/f 1.txt'].map((k) => `tree/${k}`).sort(),
     );
     // A directory marker is not a file.
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'tree/marker/', Body: '' }));
@@ -89,7 +90,7 @@ describe('cp -r', () => {
     expect(down.code, down.stderr).toBe(0);
     expect(readTree(dst)).toEqual(readTree(src));
     expect(fs.existsSync(path.join(dst, 'marker'))).toBe(false);
-    expect(down.stdout).toMatch(/5 copied .* 0 skipped, 0 failed/);
+    expect(down.stdout).toMatch(/6 copied .* 0 skipped, 0 failed/);
   });
 
   it('a directory without -r is refused with exit 2', async () => {
