@@ -7,8 +7,6 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
-
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
   'ECONNABORTED',
