@@ -1,32 +1,25 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
-import { z } from 'zod';
 import { UsageError } from './errors.js';
 
 /** Keys of ~/.config/s3xfer/config.yaml: the flags a user would otherwise repeat on every line. */
-const configSchema = z
-  .object({
-    'checkpoint-dir': z.string().min(1),
-    'part-size': z.union([z.string(), z.number()]),
-    'bigfile-threshold': z.union([z.string(), z.number()]),
-    'chunk-size': z.union([z.string(), z.number()]),
-    parallel: z.number().int().min(1),
-    jobs: z.number().int().min(1),
-    retries: z.number().int().min(1),
-    'stall-timeout': z.union([z.string(), z.number()]),
-    'endpoint-url': z.string().url(),
-    profile: z.string().min(1),
-    region: z.string().min(1),
-    'addressing-style': z.enum(['path', 'virtual']),
-  })
-  .partial()
-  .strict();
-
-export type Config = z.infer<typeof configSchema>;
-export type ConfigKey = keyof Config;
-export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
+export const CONFIG_KEYS = [
+  'checkpoint-dir',
+  'part-size',
+  'bigfile-threshold',
+  'chunk-size',
+  'parallel',
+  'jobs',
+  'retries',
+  'stall-timeout',
+  'endpoint-url',
+  'profile',
+  'region',
+  'addressing-style',
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type Config = Partial<Record<ConfigKey, string | number>>;
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
@@ -47,6 +40,8 @@ export async function loadConfig(explicit: string | undefined, env: NodeJS.Proce
     if (code === 'ENOENT' && explicit === undefined && env.S3XFER_CONFIG === undefined) return {};
     throw new UsageError(`config file ${file}: cannot read it (${code ?? 'error'}): check the path given to --config`);
   }
+  // Parsing and validation load only when there is a file: most runs have none.
+  const [{ default: YAML }, { configSchema }] = await Promise.all([import('yaml'), import('./config-schema.js')]);
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -68,7 +63,7 @@ export async function loadConfig(explicit: string | undefined, env: NodeJS.Proce
     const key = issue.path.join('.') || '(top level)';
     throw new UsageError(`config file ${file}: key '${key}': ${issue.message}`);
   }
-  return parsed.data;
+  return parsed.data as Config;
 }
 
 /** S3XFER_PART_SIZE for part-size, and so on. */

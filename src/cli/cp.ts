@@ -9,12 +9,6 @@ import type { EngineContext } from '../engine/context.js';
 import type { Io } from '../main.js';
 import type { CpOptions } from './args.js';
 import type { Emit, TransferEvent } from '../report/events.js';
-import type { UploadJob } from '../engine/upload.js';
-import type { DownloadJob } from '../engine/download.js';
-import { CheckpointedDownload } from '../checkpoint/download-session.js';
-import type { UploadSessionDeps } from '../checkpoint/upload-session.js';
-import { CheckpointStore } from '../checkpoint/store.js';
-import { CheckpointedUpload } from '../checkpoint/upload-session.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
 import fs from 'node:fs/promises';
@@ -33,12 +27,21 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     stdout: io.stdout,
     stderr: io.stderr,
   });
-  const checkpoints = opts.checkpointDir ? new CheckpointStore(path.resolve(io.cwd, opts.checkpointDir)) : undefined;
   const saved: Saved[] = [];
   const emit: Emit = (e) => {
     if (e.type === 'saved') saved.push(e);
     reporter.emit(e);
   };
+  const sessions = opts.checkpointDir
+    ? (await import('../checkpoint/sessions.js')).checkpointSessions(path.resolve(io.cwd, opts.checkpointDir), {
+        store,
+        emit,
+        endpoint,
+        now: () => new Date(),
+        options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
+      })
+    : undefined;
+  const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const plan = await planCopy(
@@ -75,7 +78,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
-      ...(checkpoints && sessions({ store, checkpoints, emit, endpoint, now: () => new Date(), options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) } })),
+      uploadSession: sessions?.uploadSession,
+      downloadSession: sessions?.downloadSession,
     });
     reporter.close();
     if (summary.fatal) throw summary.fatal;
@@ -92,14 +96,6 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
-
-/** Checkpoint sessions for the transfers big enough to have parts. */
-function sessions(deps: UploadSessionDeps) {
-  return {
-    uploadSession: (job: UploadJob) => (job.partSize === undefined ? undefined : new CheckpointedUpload(job, deps)),
-    downloadSession: (job: DownloadJob) => (job.partSize === undefined ? undefined : new CheckpointedDownload(job, deps)),
-  };
-}
 
 function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';
