@@ -68,7 +68,6 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       retry: { attempts: opts.retries, baseDelayMs: 200, maxDelayMs: 10_000 },
       parallel: opts.parallel,
       now: () => Date.now(),
-      stallTimeoutMs: opts.stallTimeoutMs,
       fsync: opts.fsync,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       ensureDir: dirCache(),

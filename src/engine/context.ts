@@ -12,8 +12,6 @@ export interface EngineContext {
   /** Parts or ranges in flight per file. */
   parallel: number;
   now: () => number;
-  /** A download body that sends nothing for this long is cut and retried. */
-  stallTimeoutMs: number;
   /** mkdir -p, each directory once per run. */
   ensureDir: (dir: string) => Promise<void>;
   /** Bytes of part and file buffers held at once, across all transfers. */

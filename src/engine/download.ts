@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
 import { TransferError } from '../errors.js';
@@ -9,10 +8,9 @@ import { splitParts, type Part } from '../plan/part-size.js';
 import { crc32c } from '@node-rs/crc32';
 import { createHash, type Hash } from 'node:crypto';
 import { uint32Base64 } from './checksum.js';
-import { StalledError } from './errors-net.js';
 import type { EngineContext } from './context.js';
 import { decodeMtime } from './s3-store.js';
-import { withRetry } from './retry.js';
+import { retryReporter, withRetry } from './retry.js';
 import { md5FromEtag, verifyDownload } from './verify.js';
 
 export interface DownloadJob {
@@ -136,7 +134,6 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
             storedFromGet ??= out.checksumCRC32C;
             etagIsMd5 ??= out.etagIsMd5;
             await writeChunks(out.body, fh, {
-              stallTimeoutMs: ctx.stallTimeoutMs,
               part,
               progress,
               chunkSize: current.chunkSize,
@@ -149,7 +146,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
             });
             if (progress.bytesDone !== part.size) throw new TruncatedBodyError(`${url}: connection ended early`);
           },
-          { policy: ctx.retry, signal, onRetry: (err, attempt, delayMs) => ctx.emit({ type: 'retry', source: url, attempt, delayMs, message: String((err as Error).message) }) },
+          { policy: ctx.retry, signal, onRetry: retryReporter(ctx, url) },
         );
       } catch (err) {
         if (failure === undefined) failure = err;
@@ -195,30 +192,6 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
   return { bytesSent };
 }
 
-/**
- * Stream a range's body into `fh`, one positioned write per whole chunk (few
- * large writes beat one per socket read). A chunk counts, with its CRC32C, once
- * written; a partial chunk at a cut is dropped and fetched again.
- */
-async function writeChunks(
-  body: AsyncIterable<Buffer>,
-  fh: fs.FileHandle,
-  opts: ChunkOptions & { stallTimeoutMs: number },
-): Promise<void> {
-  // A connection that stops sending without closing would hang the range forever.
-  let stall: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(stall);
-    stall = setTimeout(() => (body as Readable).destroy(new StalledError(`no data for ${opts.stallTimeoutMs / 1000} s`)), opts.stallTimeoutMs);
-  };
-  arm();
-  try {
-    await writeChunksUnguarded(body, fh, opts, arm);
-  } finally {
-    clearTimeout(stall);
-  }
-}
-
 interface ChunkOptions {
   part: Part;
   progress: RangeProgress;
@@ -227,7 +200,13 @@ interface ChunkOptions {
   onChunk: (bytes: number) => void;
 }
 
-async function writeChunksUnguarded(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions, onData: () => void): Promise<void> {
+/**
+ * Stream a range's body into `fh`, one positioned write per whole chunk (few
+ * large writes beat one per socket read). A chunk counts, with its CRC32C, once
+ * written; a partial chunk at a cut is dropped and fetched again. A body that
+ * stops sending is cut by the transport's inactivity timeout (--stall-timeout).
+ */
+async function writeChunks(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions): Promise<void> {
   const { part, progress, chunkSize } = opts;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -251,7 +230,6 @@ async function writeChunksUnguarded(body: AsyncIterable<Buffer>, fh: fs.FileHand
     pendingBytes = 0;
   };
   for await (const data of body) {
-    onData();
     let chunk = data;
     while (chunk.length > 0) {
       const need = chunkTarget() - pendingBytes;

@@ -1,4 +1,5 @@
 import { isAbort } from '../errors.js';
+import type { Emit } from '../report/events.js';
 
 export interface RetryPolicy {
   /** Total attempts, first one included. */
@@ -77,4 +78,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, deps: Re
       await sleep(delay, deps.signal);
     }
   }
+}
+
+/** Each retry becomes a `retry` event naming the source. */
+export function retryReporter(ctx: { emit: Emit }, source: string) {
+  return (err: unknown, attempt: number, delayMs: number) =>
+    ctx.emit({ type: 'retry', source, attempt, delayMs, message: err instanceof Error ? err.message : String(err) });
 }

@@ -5,7 +5,6 @@ import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { GetInput, GetOutput, PartInput, PutInput } from './store.js';
-import { StalledError } from './errors-net.js';
 import { formatS3 } from '../location.js';
 
 /**
@@ -26,6 +25,11 @@ export interface DataPathOptions {
   stallTimeoutMs: number;
   /** The SDK's measured clock skew, in ms. */
   clockOffsetMs: () => number;
+}
+
+/** A connection that sent nothing for the stall timeout; retryable (see retry.ts). */
+export class StalledError extends Error {
+  override name = 'StalledError';
 }
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;

@@ -35,6 +35,10 @@ function streamOf(buf: Buffer): Readable {
   return Readable.from([buf], { objectMode: false });
 }
 
+/** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5. */
+const etagIsMd5 = (out: { ServerSideEncryption?: string | undefined; SSECustomerAlgorithm?: string | undefined }) =>
+  !String(out.ServerSideEncryption ?? '').startsWith('aws:kms') && out.SSECustomerAlgorithm === undefined;
+
 const isNotFound = (err: unknown) => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
@@ -77,7 +81,7 @@ export class S3Store implements ObjectStore {
         mtimeMs: decodeMtime(out.Metadata?.mtime),
         versionId: out.VersionId,
         crc32c: out.ChecksumCRC32C,
-        etagIsMd5: !String(out.ServerSideEncryption ?? '').startsWith('aws:kms') && out.SSECustomerAlgorithm === undefined,
+        etagIsMd5: etagIsMd5(out),
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -260,7 +264,7 @@ export class S3Store implements ObjectStore {
       metadata: out.Metadata ?? {},
       lastModifiedMs: out.LastModified?.getTime() ?? 0,
       checksumCRC32C: out.ChecksumCRC32C,
-      etagIsMd5: !String(out.ServerSideEncryption ?? '').startsWith('aws:kms') && out.SSECustomerAlgorithm === undefined,
+      etagIsMd5: etagIsMd5(out),
     };
   }
 }

@@ -8,7 +8,7 @@ import { compositeCrc32c, crc32cBase64 } from './checksum.js';
 import type { EngineContext } from './context.js';
 import { SuspectObjectError, assertUnchanged, readFull } from './local-file.js';
 import { encodeMtime } from './s3-store.js';
-import { withRetry } from './retry.js';
+import { retryReporter, withRetry } from './retry.js';
 import type { PartInfo } from './store.js';
 
 export interface UploadJob {
@@ -81,11 +81,6 @@ async function putSingle(
   }
   ctx.emit({ type: 'progress', id: job.id, bytes: job.size });
   return { bytesSent: job.size };
-}
-
-function retryReporter(ctx: EngineContext, source: string) {
-  return (err: unknown, attempt: number, delayMs: number) =>
-    ctx.emit({ type: 'retry', source, attempt, delayMs, message: err instanceof Error ? err.message : String(err) });
 }
 
 async function putMultipart(

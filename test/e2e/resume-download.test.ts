@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
-import { MiB, exitOf, makeTree, tempFiles, waitFor } from './fixtures.js';
+import { MiB, exitOf, tempFiles, waitFor } from './fixtures.js';
 import { fetchedBytes, isObjectGet } from './interrupt.js';
 
 const s3 = inject('s3');
