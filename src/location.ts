@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UsageError } from './errors.js';
+import { encodeText } from './local-path.js';
 
 export interface S3Location {
   kind: 's3';
@@ -9,7 +10,7 @@ export interface S3Location {
 }
 export interface LocalLocation {
   kind: 'local';
-  /** Absolute path. */
+  /** Absolute path, in the encoded form of local-path.ts (names that are not UTF-8 survive). */
   path: string;
   /** The user wrote a trailing separator: they mean a directory. */
   isDirHint: boolean;
@@ -36,7 +37,7 @@ export function parseLocation(text: string, cwd: string): Location {
   }
   return {
     kind: 'local',
-    path: path.resolve(cwd, text),
+    path: encodeText(path.resolve(cwd, text)),
     isDirHint: text.endsWith('/') || text.endsWith(path.sep) || text === '.' || text === '..',
   };
 }
@@ -87,17 +88,16 @@ export function keyBasename(key: string): string {
 }
 
 /**
- * Map a key, relative to a listed prefix, to a path under `root`. Returns
- * undefined when the key would escape `root` (`..` segments, absolute paths):
- * such keys are refused, never written.
+ * Map a key, relative to a listed prefix, to a path under `root`. Empty and `.`
+ * segments are dropped (`a//b` and `a/./b` land at `a/b`: the plan refuses keys
+ * that collide). Returns undefined when the key would escape `root`: a `..`
+ * segment or an absolute key. Names that merely start with dots (`..x`, `...`)
+ * are ordinary names.
  */
 export function safeLocalPath(root: string, relativeKey: string): string | undefined {
-  if (relativeKey === '' || relativeKey.startsWith('/') || relativeKey.includes('\0')) return undefined;
-  const segments = relativeKey.split('/');
-  if (segments.some((s) => s === '..' || s === '.')) return undefined;
+  if (relativeKey.startsWith('/') || relativeKey.includes('\0')) return undefined;
+  const segments = relativeKey.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.length === 0 || segments.some((s) => s === '..')) return undefined;
   if (path.sep === '\\' && segments.some((s) => s.includes('\\') || /^[a-zA-Z]:/.test(s))) return undefined;
-  const full = path.resolve(root, ...segments.filter((s) => s !== ''));
-  const rel = path.relative(root, full);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-  return full;
+  return path.join(root, ...segments);
 }

@@ -1,5 +1,6 @@
 import fs, { type FileHandle } from 'node:fs/promises';
 import { TransferError } from '../errors.js';
+import { fsPath } from '../local-path.js';
 
 /** Read exactly buf.length bytes at `position`; a short read means the file shrank. */
 export async function readFull(fh: FileHandle, buf: Buffer, position: number, name: string): Promise<Buffer> {
@@ -33,7 +34,7 @@ export async function assertUnchanged(
     throw changedWhileReading(name);
   }
   // Deleted or replaced under the same name: what we read is no longer what the path holds.
-  const now = await fs.stat(name).catch(() => undefined);
+  const now = await fs.stat(fsPath(name)).catch(() => undefined);
   if (!now || now.ino !== st.ino || now.dev !== st.dev) {
     throw new ChangedSourceError(`${name} was deleted or replaced while it was being uploaded: rerun to upload what is there now`);
   }
