@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
+import { fsPath } from '../local-path.js';
+import { isOurTempFor as isOurTemp } from '../temp-name.js';
 import { formatS3 } from '../location.js';
 import { splitParts } from '../plan/part-size.js';
 import { formatSize } from '../size.js';
@@ -11,6 +12,7 @@ import type { Emit } from '../report/events.js';
 import { CHECKPOINT_VERSION, type DownloadCheckpoint, type ResumeOptions } from './schema.js';
 import { CoalescingWriter, checkpointId, type CheckpointStore } from './store.js';
 import { loadForResume } from './load.js';
+import { CheckpointLock } from './lock.js';
 
 export interface DownloadSessionDeps {
   checkpoints: CheckpointStore;
@@ -20,10 +22,6 @@ export interface DownloadSessionDeps {
   now: () => Date;
 }
 
-/** Only our own temp files, beside the destination, may be removed on a checkpoint's word. */
-function isOurTemp(tempPath: string, dest: string): boolean {
-  return path.dirname(tempPath) === path.dirname(dest) && /\.s3xfer-[0-9a-f]+\.part$/.test(tempPath);
-}
 
 /**
  * A `.dcp` checkpoint for one ranged download: object identity, temp file and
@@ -35,6 +33,7 @@ export class CheckpointedDownload implements DownloadSession {
   private readonly url: string;
   private createdAt = '';
   private state?: DownloadState;
+  private lock?: CheckpointLock;
   private readonly writer = new CoalescingWriter(() => this.save());
 
   constructor(
@@ -51,9 +50,11 @@ export class CheckpointedDownload implements DownloadSession {
 
   async resume(): Promise<DownloadState | undefined> {
     const { checkpoints } = this.deps;
+    // Before anything is read: two runs resuming one download would fight over its temp file.
+    this.lock = await CheckpointLock.acquire(checkpoints.lockPathFor(this.id), this.url, this.deps.now);
     const { checkpoint: cp, salvage } = await loadForResume(checkpoints, this.id, 'download', (why) => this.warn(why));
     if (!cp) {
-      if (salvage?.tempPath && isOurTemp(salvage.tempPath, this.job.path)) await fs.rm(salvage.tempPath, { force: true });
+      if (salvage?.tempPath && isOurTemp(salvage.tempPath, this.job.path)) await fs.rm(fsPath(salvage.tempPath), { force: true });
       return undefined;
     }
     const why = await this.mismatch(cp);
@@ -83,7 +84,7 @@ export class CheckpointedDownload implements DownloadSession {
     }
     if (!isOurTemp(cp.destination.tempPath, this.job.path)) return 'its temp file is not beside the destination';
     try {
-      await fs.access(cp.destination.tempPath, fs.constants.R_OK | fs.constants.W_OK);
+      await fs.access(fsPath(cp.destination.tempPath), fs.constants.R_OK | fs.constants.W_OK);
     } catch {
       return `its temp file ${cp.destination.tempPath} is gone`;
     }
@@ -95,7 +96,7 @@ export class CheckpointedDownload implements DownloadSession {
     const parts = new Map(splitParts(cp.source.size, cp.partSize).map((p) => [p.partNumber, p]));
     const ranges = new Map<number, RangeProgress>();
     let refetch = 0;
-    const fh = await fs.open(cp.destination.tempPath, 'r');
+    const fh = await fs.open(fsPath(cp.destination.tempPath), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       for (const r of cp.ranges) {
         const part = parts.get(r.partNumber);
@@ -121,7 +122,7 @@ export class CheckpointedDownload implements DownloadSession {
   }
 
   private async discard(cp: DownloadCheckpoint): Promise<void> {
-    if (isOurTemp(cp.destination.tempPath, this.job.path)) await fs.rm(cp.destination.tempPath, { force: true });
+    if (isOurTemp(cp.destination.tempPath, this.job.path)) await fs.rm(fsPath(cp.destination.tempPath), { force: true });
     await this.deps.checkpoints.remove(this.id, 'download');
   }
 
@@ -147,6 +148,10 @@ export class CheckpointedDownload implements DownloadSession {
     const done = parts.filter((p) => state.ranges.get(p.partNumber)?.bytesDone === p.size).length;
     this.deps.emit({ type: 'saved', kind: 'download', source: this.url, checkpoint: this.id, partsDone: done, partsTotal: parts.length });
     return true;
+  }
+
+  async release(): Promise<void> {
+    await this.lock?.release();
   }
 
   async completed(): Promise<void> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { splitParts } from '../plan/part-size.js';
+import { fsPath } from '../local-path.js';
 import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
 
 export type CheckpointState = 'resumable' | 'source changed' | 'object changed' | 'corrupt' | 'newer version';
@@ -138,7 +139,7 @@ export async function summarize(entry: CheckpointEntry): Promise<CheckpointSumma
 
 async function sourceUnchanged(cp: Extract<Checkpoint, { kind: 'upload' }>): Promise<boolean> {
   try {
-    const st = await fs.stat(cp.source.path, { bigint: true });
+    const st = await fs.stat(fsPath(cp.source.path), { bigint: true });
     return Number(st.size) === cp.source.size && st.mtimeNs.toString() === cp.source.mtimeNs;
   } catch {
     return false;

@@ -5,6 +5,10 @@ import { formatAge } from '../duration.js';
 import { formatSize } from '../size.js';
 import { listCheckpoints, partMap, resolveIds, summarize, type CheckpointEntry, type CheckpointSummary } from '../checkpoint/inspect.js';
 import { formatTable } from '../report/table.js';
+import { fsPath } from '../local-path.js';
+import { isOurTempFor } from '../temp-name.js';
+import { lockHolder } from '../checkpoint/lock.js';
+import { findOrphans } from '../checkpoint/orphans.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import type { Io } from '../main.js';
 import type { CommonOptions } from './args.js';
@@ -136,19 +140,32 @@ export async function checkpointClean(
     for (const e of chosen) {
       const cp = e.checkpoint;
       try {
+        const holder = await lockHolder(new CheckpointStore(dir).lockPathFor(e.id));
+        if (holder) {
+          throw new Error(`a running s3xfer (pid ${holder.pid} on ${holder.host}) is using it; clean it when that run is done`);
+        }
         let what = '';
         if (cp?.kind === 'upload') {
           const { store } = await conns.for(e);
-          try {
-            await store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, cp.uploadId, io.signal);
-            what = `, aborted upload ${cp.uploadId} of s3://${cp.destination.bucket}/${cp.destination.key}`;
-          } catch (err) {
-            if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
-            what = ', its upload was already gone';
+          const ids = cp.uploadId ? [cp.uploadId] : (await findOrphans(store, cp, io.signal)).map((u) => u.uploadId);
+          what = cp.uploadId ? '' : ids.length ? '' : ', no upload had been started';
+          for (const id of ids) {
+            try {
+              await store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, id, io.signal);
+              what += `, aborted upload ${id} of s3://${cp.destination.bucket}/${cp.destination.key}`;
+            } catch (err) {
+              if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+              what += ', its upload was already gone';
+            }
           }
         } else if (cp?.kind === 'download') {
-          await fs.rm(cp.destination.tempPath, { force: true });
-          what = `, deleted temp file ${cp.destination.tempPath}`;
+          // Only a file that is provably our temp file for that destination: a checkpoint is not a delete order.
+          if (isOurTempFor(cp.destination.tempPath, cp.destination.path)) {
+            await fs.rm(fsPath(cp.destination.tempPath), { force: true });
+            what = `, deleted temp file ${cp.destination.tempPath}`;
+          } else {
+            what = `; its temp file ${cp.destination.tempPath} was left alone (not an s3xfer temp file beside ${cp.destination.path})`;
+          }
         } else if (e.salvage?.upload) {
           // Unreadable, but it still names its upload: abort it rather than orphan its parts.
           const u = e.salvage.upload;

@@ -11,7 +11,9 @@ import type { CpOptions } from './args.js';
 import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
-import fs from 'node:fs/promises';
+import { Destination } from '../engine/destination.js';
+import { stat } from 'node:fs/promises';
+import { fileId } from '../plan/walk.js';
 import path from 'node:path';
 import { DEFAULTS } from './args.js';
 
@@ -32,8 +34,9 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     if (e.type === 'saved') saved.push(e);
     reporter.emit(e);
   };
-  const sessions = opts.checkpointDir
-    ? (await import('../checkpoint/sessions.js')).checkpointSessions(path.resolve(io.cwd, opts.checkpointDir), {
+  const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  const sessions = checkpointDir
+    ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
         store,
         emit,
         endpoint,
@@ -56,6 +59,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         defaultPartSize: DEFAULTS.partSize,
         chunkSize: opts.chunkSize,
         skipCompleted: checkpoints !== undefined,
+        // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.
+        skipDirs: checkpointDir ? await dirIds(checkpointDir) : undefined,
       },
       { store, signal: io.signal },
     ).catch((err: unknown) => {
@@ -70,7 +75,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       now: () => Date.now(),
       fsync: opts.fsync,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
-      ensureDir: dirCache(),
+      destination: new Destination(),
     };
     const summary = await runPlan(ctx, plan, {
       jobs: opts.jobs,
@@ -110,17 +115,7 @@ function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   return `rerun the same command to resume (${counts.join(', ')})`;
 }
 
-/** mkdir -p once per directory: a tree of a thousand files in ten directories makes ten calls. */
-function dirCache(): (dir: string) => Promise<void> {
-  const made = new Map<string, Promise<unknown>>();
-  return async (dir) => {
-    let p = made.get(dir);
-    if (!p) {
-      p = fs.mkdir(dir, { recursive: true });
-      made.set(dir, p);
-      // A failure is reported to this caller and retried by the next.
-      p.catch(() => made.delete(dir));
-    }
-    await p;
-  };
+async function dirIds(dir: string): Promise<Set<string> | undefined> {
+  const st = await stat(dir).catch(() => undefined);
+  return st ? new Set([fileId(st)]) : undefined;
 }

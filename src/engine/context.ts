@@ -2,6 +2,7 @@ import type { Emit } from '../report/events.js';
 import type { RetryPolicy } from './retry.js';
 import type { ObjectStore } from './store.js';
 import type { BufferBudget } from './memory.js';
+import type { Destination } from './destination.js';
 
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
@@ -12,8 +13,8 @@ export interface EngineContext {
   /** Parts or ranges in flight per file. */
   parallel: number;
   now: () => number;
-  /** mkdir -p, each directory once per run. */
-  ensureDir: (dir: string) => Promise<void>;
+  /** Where downloads land: directories made once per run, never through a link below the root. */
+  destination: Destination;
   /** Bytes of part and file buffers held at once, across all transfers. */
   memory: BufferBudget;
   /** fsync downloaded files before renaming them into place (survives power loss; slower). */

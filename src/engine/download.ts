@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
@@ -12,6 +13,9 @@ import type { EngineContext } from './context.js';
 import { decodeMtime } from './s3-store.js';
 import { retryReporter, withRetry } from './retry.js';
 import { md5FromEtag, verifyDownload } from './verify.js';
+import { fsPath } from '../local-path.js';
+import { tempPathFor } from '../temp-name.js';
+import type { BufferBudget } from './memory.js';
 
 export interface DownloadJob {
   id: number;
@@ -23,6 +27,8 @@ export interface DownloadJob {
   mtimeMs?: number | undefined;
   versionId?: string | undefined;
   path: string;
+  /** The destination directory the user named: nothing is written outside it, no link below it is followed. */
+  root: string;
   /** Parallel ranged GETs of this size when set; one GET otherwise. */
   partSize?: number | undefined;
   /** Progress is kept (and resumable) in chunks of this size within each range. */
@@ -56,13 +62,8 @@ export interface DownloadSession {
   /** The download stopped; true keeps the temp file for a rerun. */
   keepOnFailure(state: DownloadState, err: unknown): Promise<boolean>;
   completed(): Promise<void>;
-}
-
-/** Hidden, in the destination directory: same filesystem, so the final rename is atomic. */
-export function tempPathFor(dest: string): string {
-  // Unique per process and call; crypto-grade randomness is not needed (and costs a syscall per file).
-  const unique = `${process.pid.toString(16)}${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
-  return path.join(path.dirname(dest), `.${path.basename(dest)}.s3xfer-${unique}.part`);
+  /** The transfer is over, whatever happened: let other runs have it. */
+  release(): Promise<void>;
 }
 
 export class TruncatedBodyError extends Error {
@@ -81,15 +82,32 @@ export class ObjectChangedError extends TransferError {
  * verified: the destination path never holds a partial file.
  */
 export async function downloadObject(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
+  try {
+    return await fetchToFile(ctx, job, session);
+  } finally {
+    await session?.release();
+  }
+}
+
+async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
   const url = formatS3(job.bucket, job.key);
-  await ctx.ensureDir(path.dirname(job.path));
+  const dir = path.dirname(job.path);
+  await ctx.destination.ensureDir(job.root, dir);
   const ranged = job.partSize !== undefined;
   const parts = ranged ? splitParts(job.size, job.partSize!) : [{ partNumber: 1, offset: 0, size: job.size }];
   let state = await session?.resume(ctx.signal);
   const fresh = !state;
   state ??= { tempPath: tempPathFor(job.path), partSize: job.partSize ?? job.size, chunkSize: job.chunkSize, ranges: new Map() };
   const current = state;
-  const fh = await fs.open(current.tempPath, fresh ? 'w+' : 'r+');
+  await ctx.destination.removeStaleTemps(job.path, current.tempPath);
+  // Checked at the moment of writing: a link planted since the plan must not lead outside the root.
+  await ctx.destination.assertInside(job.root, dir);
+  // A new temp file is created exclusively and a resumed one never through a link.
+  const fh = await fs.open(
+    fsPath(current.tempPath),
+    fresh ? fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL : fsc.O_RDWR | fsc.O_NOFOLLOW,
+    0o666,
+  );
   let closed = false;
   let bytesSent = 0;
   try {
@@ -104,6 +122,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     let etagIsMd5: boolean | undefined;
     // One GET streams in order: its MD5 can be computed on the way, when the ETag is one.
     const md5 = !ranged && md5FromEtag(job.etag) && fresh ? createHash('md5') : undefined;
+    let md5Torn = false;
     const stop = new AbortController();
     const signal = anySignal(ctx.signal, stop.signal);
     let failure: unknown;
@@ -137,7 +156,9 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
               part,
               progress,
               chunkSize: current.chunkSize,
+              memory: ctx.memory,
               md5,
+              onTornChunk: () => (md5Torn = true),
               onChunk: (n) => {
                 bytesSent += n;
                 session?.chunkDone(current);
@@ -163,7 +184,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
       fh,
       job,
       {
-        md5: md5?.digest('hex'),
+        md5: md5Torn ? undefined : md5?.digest('hex'),
         rangeCrcs: parts.map((p) => current.ranges.get(p.partNumber)?.crc ?? 0),
         partSize: current.partSize,
         storedFromGet,
@@ -176,13 +197,13 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
     if (ctx.fsync) await fh.sync();
     await fh.close();
     closed = true;
-    await fs.rename(current.tempPath, job.path);
+    await fs.rename(fsPath(current.tempPath), fsPath(job.path));
     const mtime = new Date(metadataMtime ?? job.mtimeMs ?? job.lastModifiedMs);
-    await fs.utimes(job.path, mtime, mtime);
+    await fs.utimes(fsPath(job.path), mtime, mtime);
   } catch (err) {
     if (!closed) await fh.close().catch(() => {});
     const keep = session ? await session.keepOnFailure(current, err).catch(() => false) : false;
-    if (!keep) await fs.rm(current.tempPath, { force: true });
+    if (!keep) await fs.rm(fsPath(current.tempPath), { force: true });
     throw err;
   }
   // The file is in place: a checkpoint that cannot be removed is a warning, not a failure.
@@ -196,50 +217,63 @@ interface ChunkOptions {
   part: Part;
   progress: RangeProgress;
   chunkSize: number;
+  memory: BufferBudget;
   md5?: Hash | undefined;
   onChunk: (bytes: number) => void;
+  /** Bytes of an unfinished chunk went into the MD5 and will be fetched again: the MD5 is void. */
+  onTornChunk: () => void;
 }
 
+/** Bytes gathered per positioned write: few large writes beat one per socket read, and memory stays flat. */
+const WRITE_BYTES = 1024 * 1024;
+
 /**
- * Stream a range's body into `fh`, one positioned write per whole chunk (few
- * large writes beat one per socket read). A chunk counts, with its CRC32C, once
- * written; a partial chunk at a cut is dropped and fetched again. A body that
- * stops sending is cut by the transport's inactivity timeout (--stall-timeout).
+ * Stream a range's body into `fh` through one buffer from the run's budget,
+ * written whenever it fills or a chunk ends. Progress counts, with the range's
+ * CRC32C, only at whole chunks: bytes of a chunk cut short are fetched again.
+ * A body that stops sending is cut by the transport's inactivity timeout.
  */
 async function writeChunks(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions): Promise<void> {
   const { part, progress, chunkSize } = opts;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const remaining = part.size - progress.bytesDone;
+  const buf = await opts.memory.take(Math.max(1, Math.min(WRITE_BYTES, chunkSize, remaining)));
+  let filled = 0;
+  // Bytes of the current, unfinished chunk already written, and their running CRC.
+  let chunkBytes = 0;
+  let crc = progress.crc;
   const chunkTarget = () => Math.min(chunkSize, part.size - progress.bytesDone);
-  // One positioned writev per chunk: no copying socket reads into one buffer.
-  const commit = async () => {
-    const pos = part.offset + progress.bytesDone;
-    let written = (await fh.writev(pending, pos)).bytesWritten;
-    if (written < pendingBytes) {
-      const all = Buffer.concat(pending, pendingBytes);
-      while (written < pendingBytes) written += (await fh.write(all, written, pendingBytes - written, pos + written)).bytesWritten;
+  const flush = async () => {
+    const pos = part.offset + progress.bytesDone + chunkBytes;
+    for (let written = 0; written < filled; ) written += (await fh.write(buf, written, filled - written, pos + written)).bytesWritten;
+    const view = buf.subarray(0, filled);
+    crc = crc32c(view, crc);
+    opts.md5?.update(view);
+    chunkBytes += filled;
+    filled = 0;
+    if (chunkBytes === chunkTarget()) {
+      progress.crc = crc;
+      progress.bytesDone += chunkBytes;
+      progress.chunkCrcs.push(uint32Base64(crc));
+      opts.onChunk(chunkBytes);
+      chunkBytes = 0;
     }
-    for (const b of pending) {
-      progress.crc = crc32c(b, progress.crc);
-      opts.md5?.update(b);
-    }
-    progress.bytesDone += pendingBytes;
-    progress.chunkCrcs.push(uint32Base64(progress.crc));
-    opts.onChunk(pendingBytes);
-    pending = [];
-    pendingBytes = 0;
   };
-  for await (const data of body) {
-    let chunk = data;
-    while (chunk.length > 0) {
-      const need = chunkTarget() - pendingBytes;
-      if (need <= 0) throw new TransferError('server sent more bytes than the range asked for');
-      const take = chunk.length <= need ? chunk : chunk.subarray(0, need);
-      pending.push(take);
-      pendingBytes += take.length;
-      chunk = chunk.subarray(take.length);
-      if (pendingBytes === chunkTarget()) await commit();
+  try {
+    for await (const data of body) {
+      let at = 0;
+      while (at < data.length) {
+        const room = Math.min(buf.length - filled, chunkTarget() - chunkBytes - filled);
+        if (room <= 0) throw new TransferError('server sent more bytes than the range asked for');
+        const n = data.copy(buf, filled, at, at + Math.min(room, data.length - at));
+        filled += n;
+        at += n;
+        if (filled === buf.length || chunkBytes + filled === chunkTarget()) await flush();
+      }
     }
+    if (filled > 0) await flush();
+  } finally {
+    opts.memory.release(buf);
+    if (chunkBytes > 0 || filled > 0) opts.onTornChunk();
   }
 }
 

@@ -53,6 +53,8 @@ export async function verifyDownload(fh: FileHandle, object: ObjectRef, computed
     if (md5 && computed.md5 !== undefined && computed.md5 !== md5) throw fail(url, 'MD5 (ETag)');
     const stored = computed.storedFromGet;
     if (stored && !stored.includes('-') && uint32Base64(computed.rangeCrcs[0] ?? 0) !== stored) throw fail(url, `CRC32C (${stored})`);
+    // No MD5 on the way (a resumed or retried GET) and no stored CRC32C: read the file once.
+    if (md5 && computed.md5 === undefined && !stored) return rereadAndCheck(fh, object, { md5, stored: undefined, uploaderPart: undefined }, url);
     // A composite checksum needs the uploader's part boundaries: handled below, as for ranges.
     if (!stored?.includes('-')) return;
     md5 = undefined;

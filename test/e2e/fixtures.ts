@@ -56,7 +56,7 @@ export async function openUploads(client: S3Client, bucket: string, prefix = '')
 /** Files in dir whose names look like our download temp files. */
 export function tempFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.s3xfer-[0-9a-f]+\.part$/.test(f));
+  return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.s3xfer-[0-9a-z-]+\.part$/.test(f));
 }
 
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {

@@ -1,0 +1,115 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TransferError } from '../errors.js';
+import { encodeName, fsPath } from '../local-path.js';
+import { tempOwnerPid, tempStem } from '../temp-name.js';
+
+/** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
+export class UnsafeDestinationError extends TransferError {}
+
+/** `dir` is strictly inside `root`. */
+const isBelow = (root: string, dir: string) => dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Where downloads land. The destination root is the directory the user named
+ * (a symlink there is their choice); below it, every directory is created or
+ * checked one component at a time without following links, and checked again
+ * (realpath) just before each file is created: a link planted inside the
+ * destination never makes s3xfer write outside it.
+ */
+export class Destination {
+  private readonly dirs = new Map<string, Promise<void>>();
+  private readonly realRoots = new Map<string, Promise<string>>();
+  private readonly tempListings = new Map<string, Promise<string[]>>();
+
+  /** mkdir -p of `dir` (at or under `root`), each directory once per run. */
+  ensureDir(root: string, dir: string): Promise<void> {
+    let p = this.dirs.get(dir);
+    if (!p) {
+      p = !isBelow(root, dir) ? mkdirp(dir) : this.ensureDir(root, path.dirname(dir)).then(() => mkdirOne(dir, root));
+      this.dirs.set(dir, p);
+      // A failure is reported to this caller and retried by the next.
+      p.catch(() => this.dirs.delete(dir));
+    }
+    return p;
+  }
+
+  /** Just before a file is created in `dir`: the real path must be the root's real path plus the same names. */
+  async assertInside(root: string, dir: string): Promise<void> {
+    if (dir === root) return;
+    let realRoot = this.realRoots.get(root);
+    if (!realRoot) {
+      realRoot = realpathOf(root);
+      this.realRoots.set(root, realRoot);
+    }
+    const expected = path.join(await realRoot, path.relative(root, dir));
+    const actual = await realpathOf(dir);
+    if (actual !== expected) {
+      throw new UnsafeDestinationError(
+        `${dir} leads to ${actual} through a symbolic link inside the destination; refusing to write outside ${root}: remove the link or choose another destination`,
+      );
+    }
+  }
+
+  /**
+   * Temp files an earlier, killed run left for `dest` (its pid is gone): removed
+   * when this run writes that file. `keep` is a temp file a checkpoint resumes.
+   */
+  async removeStaleTemps(dest: string, keep?: string): Promise<void> {
+    const dir = path.dirname(dest);
+    let listing = this.tempListings.get(dir);
+    if (!listing) {
+      // One listing per directory per run, kept to the temp names only.
+      listing = fs
+        .readdir(fsPath(dir), { encoding: 'buffer' })
+        .then((names) => names.map(encodeName).filter((n) => n.startsWith('.') && n.endsWith('.part') && tempOwnerPid(n) !== undefined))
+        .catch(() => []);
+      this.tempListings.set(dir, listing);
+    }
+    const prefix = `.${tempStem(path.basename(dest))}.s3xfer-`;
+    const stale = (await listing).filter((n) => n.startsWith(prefix) && path.join(dir, n) !== keep && !pidAlive(tempOwnerPid(n)!));
+    await Promise.all(stale.map((n) => fs.rm(fsPath(path.join(dir, n)), { force: true })));
+  }
+}
+
+async function realpathOf(p: string): Promise<string> {
+  return encodeName(await fs.realpath(fsPath(p), { encoding: 'buffer' }));
+}
+
+async function mkdirp(dir: string): Promise<void> {
+  await fs.mkdir(fsPath(dir), { recursive: true });
+}
+
+/** One directory below the root: created, or found to be a real directory (never a link). */
+async function mkdirOne(dir: string, root: string): Promise<void> {
+  try {
+    await fs.mkdir(fsPath(dir));
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = await fs.lstat(fsPath(dir)).catch((err: unknown) => {
+    if (isMissing(err)) return undefined;
+    throw err;
+  });
+  if (st?.isSymbolicLink()) {
+    throw new UnsafeDestinationError(
+      `${dir} is a symbolic link inside the destination ${root}; s3xfer does not write through links there: remove it or choose another destination`,
+    );
+  }
+  if (!st?.isDirectory()) {
+    throw new UnsafeDestinationError(`${dir} is not a directory: a file stands where the destination needs a directory`);
+  }
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeToBytes, encodeName, fsPath } from '../../src/local-path.js';
+import { isOurTempFor, isOurTempName, tempOwnerPid, tempPathFor, tempStem } from '../../src/temp-name.js';
+import { refuseCollisions } from '../../src/plan/collisions.js';
+
+describe('names that are not UTF-8', () => {
+  it.each([
+    ['plain', Buffer.from('café.txt'), 'café.txt'],
+    ['Latin-1 byte', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74]), 'caf‛E9.t'],
+    ['lone continuation byte', Buffer.from([0x80]), '‛80'],
+    ['truncated sequence', Buffer.from([0x61, 0xe2, 0x82]), 'a‛E2‛82'],
+    ['overlong slash', Buffer.from([0xc0, 0xaf]), '‛C0‛AF'],
+    ['surrogate half', Buffer.from([0xed, 0xa0, 0x80]), '‛ED‛A0‛80'],
+    ['our quote itself', Buffer.from('a‛E9b'), 'a‛‛E9b'],
+    ['quote next to a bad byte', Buffer.concat([Buffer.from('‛'), Buffer.from([0xff])]), '‛‛‛FF'],
+  ])('%s: encodes reversibly', (_n, raw, encoded) => {
+    expect(encodeName(raw)).toBe(encoded);
+    expect(decodeToBytes(encoded).equals(raw)).toBe(true);
+  });
+
+  it('every single byte value round-trips', () => {
+    for (let b = 0; b < 256; b++) {
+      const raw = Buffer.from([0x78, b, 0x79]);
+      expect(decodeToBytes(encodeName(raw)).equals(raw)).toBe(true);
+    }
+  });
+
+  it('fsPath hands node:fs the real bytes only when needed', () => {
+    expect(fsPath('/tmp/plain')).toBe('/tmp/plain');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-names-'));
+    const raw = Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9])]);
+    fs.writeFileSync(raw, 'x');
+    expect(fs.readFileSync(fsPath(`${dir}/caf‛E9`)).toString()).toBe('x');
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('temp file names', () => {
+  it('fit NAME_MAX whatever the destination name', () => {
+    for (const name of ['a', 'x'.repeat(200), 'y'.repeat(255), 'é'.repeat(127)]) {
+      const t = path.basename(tempPathFor(`/d/${name}`));
+      expect(Buffer.byteLength(t)).toBeLessThanOrEqual(255);
+      expect(isOurTempName(t)).toBe(true);
+      expect(isOurTempFor(`/d/${t}`, `/d/${name}`)).toBe(true);
+    }
+  });
+  it('long names stay distinct', () => {
+    expect(tempStem(`${'z'.repeat(250)}1`)).not.toBe(tempStem(`${'z'.repeat(250)}2`));
+  });
+  it('record the writing pid', () => {
+    expect(tempOwnerPid(path.basename(tempPathFor('/d/f.bin', 4242)))).toBe(4242);
+  });
+  it.each([
+    ['/d/.f.bin.s3xfer-2ix-0123abcd.part', '/d/f.bin', true],
+    ['/d/.f.bin.s3xfer-3ef5bd1cfce4.part', '/d/f.bin', true], // written by an earlier version
+    ['/e/.f.bin.s3xfer-2ix-0123abcd.part', '/d/f.bin', false], // not beside the destination
+    ['/d/.g.bin.s3xfer-2ix-0123abcd.part', '/d/f.bin', false], // another file's
+    ['/d/important.txt', '/d/f.bin', false],
+    ['/d/../etc/.f.bin.s3xfer-1-0123abcd.part', '/d/f.bin', false],
+  ])('%s is ours for %s: %s', (temp, dest, ours) => expect(isOurTempFor(temp, dest)).toBe(ours));
+});
+
+describe('refuseCollisions', () => {
+  const items = (...targets: string[]) => targets.map((target, i) => ({ target, key: `k${i}` }));
+  it.each<[string, string[], string[], number]>([
+    ['distinct', ['/d/a', '/d/b'], ['k0', 'k1'], 0],
+    ['same path', ['/d/a/b', '/d/a/b'], [], 2],
+    ['file where a directory is needed', ['/d/f', '/d/f/g'], ['k1'], 1],
+    ['deeper', ['/d/f', '/d/f/g/h/i'], ['k1'], 1],
+    ['prefix of a name is no conflict', ['/d/f', '/d/fg/h'], ['k0', 'k1'], 0],
+  ])('%s', (_n, targets, kept, refused) => {
+    const { unique, collisions } = refuseCollisions(items(...targets), (i) => i.key);
+    expect(unique.map((u) => u.key)).toEqual(kept);
+    expect(collisions).toHaveLength(refused);
+  });
+});
