@@ -19,6 +19,9 @@ import type { PathFilter } from './filter.js';
 import { choosePartSize } from './part-size.js';
 import { decideCompleted, decideDownload, decideDownloadCompleted, decideUpload } from './update.js';
 import { walkLocal } from './walk.js';
+import { fsPath } from '../local-path.js';
+import { refuseCollisions } from './collisions.js';
+import pLimit from 'p-limit';
 
 export interface PlanOptions {
   recursive: boolean;
@@ -35,6 +38,8 @@ export interface PlanOptions {
    * run finished (same size, destination not older) even without -u.
    */
   skipCompleted: boolean;
+  /** Directories an upload walk never enters (`dev:ino`): the checkpoint directory. */
+  skipDirs?: ReadonlySet<string> | undefined;
 }
 
 export type PlanItem =
@@ -77,7 +82,7 @@ export function partSizeFor(size: number, opts: PlanOptions): number | undefined
 
 async function statOrUndefined(p: string) {
   try {
-    return await fs.stat(p);
+    return await fs.stat(fsPath(p));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -121,7 +126,7 @@ function uploadItem(
 
 async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   const prefix = asDirPrefix(dst.key);
-  const { files, warnings, errors } = await walkLocal(root);
+  const { files, warnings, errors } = await walkLocal(root, { skipDirs: opts.skipDirs });
   // -u lists the destination once and decides in memory: no HEAD per file.
   const existing = new Map<string, ObjectInfo>();
   if (opts.update || opts.skipCompleted) {
@@ -152,12 +157,25 @@ async function planDownload(src: S3Location, dst: LocalLocation, opts: PlanOptio
     throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
   }
   const dstStat = await statOrUndefined(dst.path);
-  const target = dst.isDirHint || dstStat?.isDirectory() ? path.join(dst.path, keyBasename(src.key)) : dst.path;
-  const items = [await downloadItem(info, src.bucket, target, opts, deps)];
+  const intoDir = dst.isDirHint || dstStat?.isDirectory();
+  const target = intoDir ? safeLocalPath(dst.path, keyBasename(src.key)) : dst.path;
+  if (!target || (intoDir && target === dst.path)) {
+    throw new UsageError(
+      `${formatS3(src.bucket, src.key)}: its last segment '${keyBasename(src.key)}' is not a file name; give the destination file's name (s3xfer cp ${formatS3(src.bucket, src.key)} ${path.join(dst.path, 'NAME')})`,
+    );
+  }
+  const root = intoDir ? dst.path : path.dirname(target);
+  const items = [await downloadItem(info, src.bucket, { root, target }, opts, deps)];
   return { items, warnings: [] };
 }
 
-async function downloadItem(info: ObjectInfo, bucket: string, target: string, opts: PlanOptions, deps: PlanDeps): Promise<PlanItem> {
+async function downloadItem(
+  info: ObjectInfo,
+  bucket: string,
+  { root, target }: { root: string; target: string },
+  opts: PlanOptions,
+  deps: PlanDeps,
+): Promise<PlanItem> {
   const source = formatS3(bucket, info.key);
   let reason = 'copy';
   if (opts.update || opts.skipCompleted) {
@@ -187,6 +205,7 @@ async function downloadItem(info: ObjectInfo, bucket: string, target: string, op
       mtimeMs: info.mtimeMs,
       versionId: info.versionId,
       path: target,
+      root,
       partSize: partSizeFor(info.size, opts),
       chunkSize: opts.chunkSize,
     },
@@ -195,26 +214,35 @@ async function downloadItem(info: ObjectInfo, bucket: string, target: string, op
 
 async function planDownloadTree(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   const prefix = asDirPrefix(src.key);
-  const items: PlanItem[] = [];
+  const wanted: { info: ObjectInfo; target: string }[] = [];
+  const refused: PlanItem[] = [];
   const warnings: string[] = [];
   let listed = 0;
   for await (const o of deps.store.list(src.bucket, prefix, deps.signal)) {
     listed++;
-    if (o.key.endsWith('/')) continue; // a directory marker, not a file
+    if (o.key.endsWith('/')) {
+      // A directory marker, not a file; one that holds bytes is not silently dropped.
+      if (o.size > 0) warnings.push(`skipped ${formatS3(src.bucket, o.key)}: a key ending in '/' cannot be a file (${o.size} bytes not copied)`);
+      continue;
+    }
     const rel = o.key.slice(prefix.length);
     if (!opts.filter(rel)) continue;
     const target = safeLocalPath(dst.path, rel);
     if (!target) {
-      items.push({
+      refused.push({
         action: 'refuse',
         source: formatS3(src.bucket, o.key),
         destination: dst.path,
-        message: `${formatS3(src.bucket, o.key)}: key would be written outside ${dst.path} ('..' or absolute path); refused`,
+        message: `${formatS3(src.bucket, o.key)}: key would be written outside ${dst.path} ('..' segment or absolute path); refused`,
       });
       continue;
     }
-    items.push(await downloadItem(o, src.bucket, target, opts, deps));
+    wanted.push({ info: o, target });
   }
   if (listed === 0) warnings.push(`no objects under ${formatS3(src.bucket, prefix)}`);
-  return { items, warnings };
+  const { unique, collisions } = refuseCollisions(wanted, (w) => formatS3(src.bucket, w.info.key));
+  // -u may need a HEAD per object (the recorded mtime): many at once, not one after another.
+  const limit = pLimit(32);
+  const items = await Promise.all(unique.map((w) => limit(() => downloadItem(w.info, src.bucket, { root: dst.path, target: w.target }, opts, deps))));
+  return { items: [...refused, ...collisions, ...items], warnings };
 }

@@ -9,14 +9,15 @@ export interface Decision {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-/** Upload when the object is missing or the file's mtime is newer than the object's time. */
-export function decideUpload(
-  file: { mtimeMs: number },
-  object: { lastModifiedMs: number; mtimeMs?: number | undefined } | undefined,
-): Decision {
+/**
+ * Upload when the object is missing or the file's mtime is newer than the
+ * object's LastModified. LastModified, not the recorded `mtime` metadata: the
+ * listing gives it, so a single file and a tree decide alike and a tree needs
+ * no request per object.
+ */
+export function decideUpload(file: { mtimeMs: number }, object: { lastModifiedMs: number } | undefined): Decision {
   if (!object) return { copy: true, reason: 'missing at destination' };
-  const objectTime = object.mtimeMs ?? object.lastModifiedMs;
-  return seconds(file.mtimeMs) > seconds(objectTime)
+  return seconds(file.mtimeMs) > seconds(object.lastModifiedMs)
     ? { copy: true, reason: 'source is newer' }
     : { copy: false, reason: 'destination is up to date' };
 }
@@ -41,13 +42,9 @@ export function decideDownload(
     : { copy: false, reason: 'destination is up to date' };
 }
 
-/** A finished earlier run left this object: same size, and not older than the file. */
-export function decideCompleted(
-  file: { size: number; mtimeMs: number },
-  object: { size: number; lastModifiedMs: number; mtimeMs?: number | undefined },
-): Decision {
-  const objectTime = object.mtimeMs ?? object.lastModifiedMs;
-  return object.size === file.size && seconds(objectTime) >= seconds(file.mtimeMs)
+/** A finished earlier run left this object: same size, and not older than the file (LastModified, as for -u). */
+export function decideCompleted(file: { size: number; mtimeMs: number }, object: { size: number; lastModifiedMs: number }): Decision {
+  return object.size === file.size && seconds(object.lastModifiedMs) >= seconds(file.mtimeMs)
     ? { copy: false, reason: 'already copied (same size, not older)' }
     : { copy: true, reason: 'copy' };
 }

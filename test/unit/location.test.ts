@@ -36,9 +36,14 @@ describe('safeLocalPath', () => {
     ['..', undefined],
     ['../evil', undefined],
     ['a/../../evil', undefined],
-    ['a/./b', undefined],
+    ['a/./b', '/dst/a/b'],
+    ['..hidden', '/dst/..hidden'],
+    ['...', '/dst/...'],
+    ['d/..x/y', '/dst/d/..x/y'],
+    ['a/..', undefined],
     ['/etc/passwd', undefined],
     ['', undefined],
+    ['./', undefined],
     ['nul\0byte', undefined],
   ])('%j → %j', (rel, want) => expect(safeLocalPath('/dst', rel)).toBe(want));
 });

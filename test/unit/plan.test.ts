@@ -93,7 +93,23 @@ describe('planCopy', () => {
       'out',
       { recursive: true },
       [{ key: 'k/' }, { key: 'k/c.txt' }, { key: 'k/d/' }, { key: 'k/d/e.txt' }, { key: 'k/../../evil' }, { key: 'k//etc/passwd' }, { key: 'k/a/../../../x' }],
-      ['down k/c.txt -> out/c.txt', 'down k/d/e.txt -> out/d/e.txt', 'refuse s3://bkt/k/../../evil', 'refuse s3://bkt/k//etc/passwd', 'refuse s3://bkt/k/a/../../../x'],
+      ['refuse s3://bkt/k/../../evil', 'refuse s3://bkt/k//etc/passwd', 'refuse s3://bkt/k/a/../../../x', 'down k/c.txt -> out/c.txt', 'down k/d/e.txt -> out/d/e.txt'],
+    ],
+    [
+      'names that start with dots are names, not traversals',
+      's3://bkt/k/',
+      'out',
+      { recursive: true },
+      [{ key: 'k/..hidden' }, { key: 'k/...' }, { key: 'k/..x/y' }],
+      ['down k/..hidden -> out/..hidden', 'down k/... -> out/...', 'down k/..x/y -> out/..x/y'],
+    ],
+    [
+      'keys that land on one path are all refused; a file where a directory is needed too',
+      's3://bkt/k/',
+      'out',
+      { recursive: true },
+      [{ key: 'k/a//b' }, { key: 'k/a/b' }, { key: 'k/a/./b' }, { key: 'k/f' }, { key: 'k/f/g' }, { key: 'k/ok' }],
+      ['refuse s3://bkt/k/a//b', 'refuse s3://bkt/k/a/b', 'refuse s3://bkt/k/a/./b', 'refuse s3://bkt/k/f', 'down k/f/g -> out/f/g', 'down k/ok -> out/ok'],
     ],
     ['stdin', '-', 's3://bkt/in.bin', {}, [], ['stdin -> in.bin']],
   ])('%s', async (_name, src, dst, o, objects, want) => {
@@ -108,7 +124,9 @@ describe('planCopy', () => {
     ['s3://bkt/k', 's3://ccc/k', {}, /from S3 to S3 is not supported/],
     ['data/a.txt', 'elsewhere', {}, /are local: one side must be s3/],
     ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
+    ['s3://bkt/k/..', 'out/', {}, /its last segment '\.\.' is not a file name/],
+    ['s3://bkt/k/.', 'out/', {}, /its last segment '\.' is not a file name/],
   ])('refuses %s -> %s', async (src, dst, o, message) => {
-    await expect(plan(src, dst, o)).rejects.toThrow(message);
+    await expect(plan(src, dst, o, [{ key: 'k/..' }, { key: 'k/.' }])).rejects.toThrow(message);
   });
 });

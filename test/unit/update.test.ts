@@ -9,8 +9,13 @@ describe('decideUpload', () => {
     ['file newer than LastModified', { mtimeMs: T + 5000 }, { lastModifiedMs: T }, true],
     ['file older than LastModified', { mtimeMs: T - 5000 }, { lastModifiedMs: T }, false],
     ['same second', { mtimeMs: T + 900 }, { lastModifiedMs: T + 10 }, false],
-    ['recorded mtime wins over LastModified', { mtimeMs: T + 5000 }, { lastModifiedMs: T + 9000, mtimeMs: T }, true],
   ])('%s', (_n, file, object, copy) => expect(decideUpload(file, object).copy).toBe(copy));
+  it('a single file and a tree decide alike: the recorded mtime (HEAD only) plays no part', () => {
+    const head = { lastModifiedMs: T + 9000, mtimeMs: T };
+    const listed = { lastModifiedMs: T + 9000 };
+    expect(decideUpload({ mtimeMs: T + 5000 }, head)).toEqual(decideUpload({ mtimeMs: T + 5000 }, listed));
+    expect(decideUpload({ mtimeMs: T + 5000 }, head).copy).toBe(false);
+  });
 });
 
 describe('decideDownload', () => {
