@@ -12,6 +12,16 @@ if (args.length === 1 && args[0] === '--version') {
 
 const { main } = await import('../dist/main.js');
 
+// A reader that goes away (`| head -1`) or a closed terminal must not kill transfers in flight or leave
+// temp files: the run goes on and finishes (or stops on a signal) as usual, its lines are dropped.
+let stdoutClosed = false;
+process.stdout.on('error', () => {
+  if (stdoutClosed) return;
+  stdoutClosed = true;
+  process.stderr.write('s3xfer: standard output was closed; the transfers go on, their lines are no longer printed\n');
+});
+process.stderr.on('error', () => {});
+
 let signals = 0;
 const code = await main({
   argv: args,
@@ -22,12 +32,14 @@ const code = await main({
   stderr: process.stderr,
   onSignal(handler) {
     const on = (signal) => {
-      // A second Ctrl-C means "now": exit without waiting for cleanup.
+      // A second signal means "now": exit without waiting for cleanup.
       if (++signals > 1) process.exit(130);
       handler(signal);
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
+    // A closed terminal or a dropped ssh session: stop cleanly and keep what can be resumed.
+    process.on('SIGHUP', on);
   },
 });
 process.exitCode = code;

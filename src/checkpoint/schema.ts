@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-/** Bump when the layout changes; a newer file is refused, never misread. */
-export const CHECKPOINT_VERSION = 1;
+/**
+ * Bump when the layout changes; a newer file is refused, never misread.
+ * 2: an upload checkpoint may hold only the intent (no upload ID yet).
+ */
+export const CHECKPOINT_VERSION = 2;
 
 const part = z.object({
   partNumber: z.number().int().min(1).max(10_000),
@@ -24,7 +27,7 @@ const resumeOptions = z.object({
 const objectRef = z.object({ endpoint: z.string(), bucket: z.string(), key: z.string() });
 
 const base = {
-  version: z.literal(CHECKPOINT_VERSION),
+  version: z.union([z.literal(1), z.literal(CHECKPOINT_VERSION)]),
   id: z.string().regex(/^[0-9a-f]{16}$/),
   partSize: z.number().int().min(1),
   partCount: z.number().int().min(1),
@@ -44,7 +47,13 @@ export const uploadCheckpointSchema = z.object({
     ino: z.number().int().min(0),
   }),
   destination: objectRef,
-  uploadId: z.string().min(1),
+  /**
+   * Absent while only the intent is recorded: saved before CreateMultipartUpload
+   * is sent, so that no upload can exist on the server that no checkpoint knows.
+   */
+  uploadId: z.string().min(1).optional(),
+  /** When the intent was recorded: uploads of this key initiated since then are ours. */
+  intentAt: z.string().optional(),
   parts: z.array(part),
 });
 

@@ -21,6 +21,11 @@ export class CheckpointStore {
     return path.join(this.dir, id + EXT[kind]);
   }
 
+  /** One run per checkpoint: see lock.ts. */
+  lockPathFor(id: string): string {
+    return path.join(this.dir, `${id}.lock`);
+  }
+
   /** Create the directory and prove it is writable before any transfer starts. */
   async prepare(): Promise<void> {
     try {

@@ -11,6 +11,9 @@ import type { ResumeOptions, UploadCheckpoint } from './schema.js';
 import { CHECKPOINT_VERSION } from './schema.js';
 import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
 import { loadForResume } from './load.js';
+import { fsPath } from '../local-path.js';
+import { CheckpointLock } from './lock.js';
+import { findOrphans } from './orphans.js';
 import { ChangedSourceError, SuspectObjectError } from '../engine/local-file.js';
 
 export interface UploadSessionDeps {
@@ -37,6 +40,8 @@ export class CheckpointedUpload implements UploadSession {
   private source?: UploadCheckpoint['source'];
   private createdAt?: string;
   private state?: MultipartState;
+  private intentAt?: string;
+  private lock?: CheckpointLock;
   private readonly writer = new CoalescingWriter(() => this.save());
 
   constructor(
@@ -52,14 +57,21 @@ export class CheckpointedUpload implements UploadSession {
   }
 
   private async currentSource(): Promise<UploadCheckpoint['source']> {
-    const st = await fs.stat(this.job.path, { bigint: true });
+    const st = await fs.stat(fsPath(this.job.path), { bigint: true });
     return { path: this.job.path, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
   }
 
   async resume(signal: AbortSignal): Promise<MultipartState | undefined> {
+    // Before anything is read: a second run must never work on this transfer too.
+    this.lock = await CheckpointLock.acquire(this.deps.checkpoints.lockPathFor(this.id), this.job.path, this.deps.now);
     this.source = await this.currentSource();
     const { checkpoints } = this.deps;
     const { checkpoint: cp, salvage } = await loadForResume(checkpoints, this.id, 'upload', (why) => this.warn(why));
+    if (cp && cp.uploadId === undefined) {
+      await this.abortOrphans(cp, signal);
+      await checkpoints.remove(this.id, 'upload');
+      return undefined;
+    }
     if (!cp) {
       // A corrupt checkpoint's upload ID may still be readable: abort that upload rather than orphan its parts.
       const old = salvage?.upload;
@@ -74,7 +86,7 @@ export class CheckpointedUpload implements UploadSession {
     }
     let serverParts: PartInfo[];
     try {
-      serverParts = await this.deps.store.listParts(cp.destination.bucket, cp.destination.key, cp.uploadId, signal);
+      serverParts = await this.deps.store.listParts(cp.destination.bucket, cp.destination.key, cp.uploadId!, signal);
     } catch (err) {
       if (!isNoSuchUpload(err)) throw err;
       this.warn('the upload is gone from the server');
@@ -82,8 +94,27 @@ export class CheckpointedUpload implements UploadSession {
       return undefined;
     }
     this.createdAt = cp.createdAt;
-    this.state = { uploadId: cp.uploadId, partSize: cp.partSize, done: await this.reconcile(cp, serverParts) };
+    this.state = { uploadId: cp.uploadId!, partSize: cp.partSize, done: await this.reconcile(cp, serverParts) };
     return this.state;
+  }
+
+  /** A run killed between CreateMultipartUpload and its first save left uploads nobody knows: abort them. */
+  private async abortOrphans(cp: UploadCheckpoint, signal: AbortSignal): Promise<void> {
+    for (const u of await findOrphans(this.deps.store, cp, signal)) {
+      await this.abortOld(u.uploadId);
+      this.deps.emit({ type: 'warning', message: `aborted upload ${u.uploadId} of ${this.url}: an interrupted run had started it before recording it` });
+    }
+  }
+
+  /** Recorded before CreateMultipartUpload is sent: a kill right after it leaves a trace to clean up. */
+  async beforeCreate(): Promise<void> {
+    this.intentAt = this.deps.now().toISOString();
+    this.createdAt = this.intentAt;
+    await this.save();
+  }
+
+  async release(): Promise<void> {
+    await this.lock?.release();
   }
 
   /** Why a checkpoint cannot be resumed, or undefined when it can. */
@@ -108,7 +139,7 @@ export class CheckpointedUpload implements UploadSession {
     const expected = new Map(splitParts(cp.source.size, cp.partSize).map((p) => [p.partNumber, p]));
     const recorded = new Map(cp.parts.map((p) => [p.partNumber, p]));
     const done = new Map<number, PartInfo>();
-    const fh = await fs.open(this.job.path, 'r');
+    const fh = await fs.open(fsPath(this.job.path), 'r');
     // One buffer for the whole check: parts are read one at a time.
     const buf = Buffer.allocUnsafe(cp.partSize);
     try {
@@ -128,7 +159,7 @@ export class CheckpointedUpload implements UploadSession {
 
   /** Start over cleanly: abort the old server-side upload (never orphan it), drop the checkpoint. */
   private async discard(cp: UploadCheckpoint): Promise<void> {
-    await this.abortOld(cp.uploadId);
+    if (cp.uploadId) await this.abortOld(cp.uploadId);
     await this.deps.checkpoints.remove(this.id, 'upload');
   }
 
@@ -144,7 +175,7 @@ export class CheckpointedUpload implements UploadSession {
 
   async started(state: MultipartState): Promise<void> {
     this.state = state;
-    this.createdAt = this.deps.now().toISOString();
+    this.createdAt ??= this.deps.now().toISOString();
     await this.save();
   }
 
@@ -178,8 +209,8 @@ export class CheckpointedUpload implements UploadSession {
   }
 
   private async save(): Promise<void> {
-    const state = this.state!;
-    const parts = [...state.done.values()]
+    const state = this.state;
+    const parts = [...(state?.done.values() ?? [])]
       .sort((a, b) => a.partNumber - b.partNumber)
       .map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, crc32c: p.crc32c ?? '' }));
     await this.deps.checkpoints.write({
@@ -188,9 +219,10 @@ export class CheckpointedUpload implements UploadSession {
       kind: 'upload',
       source: this.source!,
       destination: { endpoint: this.deps.endpoint, bucket: this.job.bucket, key: this.job.key },
-      uploadId: state.uploadId,
-      partSize: state.partSize,
-      partCount: splitParts(this.job.size, state.partSize).length,
+      ...(state ? { uploadId: state.uploadId } : {}),
+      ...(this.intentAt ? { intentAt: this.intentAt } : {}),
+      partSize: this.job.partSize!,
+      partCount: splitParts(this.job.size, this.job.partSize!).length,
       parts,
       options: this.deps.options,
       createdAt: this.createdAt!,

@@ -11,6 +11,9 @@ import { connect, type Connected } from './connect.js';
 import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
 import path from 'node:path';
+import { orphansOf } from '../checkpoint/orphans.js';
+import type { UploadCheckpoint } from '../checkpoint/schema.js';
+import { lockHolder } from '../checkpoint/lock.js';
 
 type Deps = Io & { signal: AbortSignal };
 
@@ -25,15 +28,21 @@ interface OpenUpload {
   /** The checkpoint that still needs this upload, if any. */
   checkpoint?: string | undefined;
   checkpointFile?: string | undefined;
+  /** Created by an s3xfer run that was killed before it could record it (that checkpoint's id). */
+  orphanedBy?: string | undefined;
 }
 
 async function openUploads(url: string, opts: CommonOptions, conn: Connected, io: Deps): Promise<OpenUpload[]> {
   const loc = parseLocation(url, io.cwd);
   if (loc.kind !== 's3') throw new UsageError(`'${url}' is not an S3 URL: write s3://bucket or s3://bucket/prefix`);
   const needed = new Map<string, { id: string; file: string }>();
+  const intents: { id: string; cp: UploadCheckpoint }[] = [];
   if (opts.checkpointDir) {
     for (const e of await listCheckpoints(path.resolve(io.cwd, opts.checkpointDir))) {
-      if (e.checkpoint?.kind === 'upload') needed.set(e.checkpoint.uploadId, { id: e.id, file: e.file });
+      const cp = e.checkpoint;
+      if (cp?.kind !== 'upload') continue;
+      if (cp.uploadId) needed.set(cp.uploadId, { id: e.id, file: e.file });
+      else intents.push({ id: e.id, cp });
     }
   }
   const now = Date.now();
@@ -44,6 +53,8 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
     throw explainS3Error(err, url);
   }
   const under = uploads.filter((u) => u.key.startsWith(loc.key));
+  const orphans = new Map<string, string>();
+  for (const { id, cp } of intents) for (const u of orphansOf(cp, under, new Set(needed.keys()))) orphans.set(u.uploadId, id);
   const limit = pLimit(8);
   const listed = await Promise.all(
     under.map((u) => limit(async () => {
@@ -66,6 +77,7 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
         size: parts.reduce((n, p) => n + p.size, 0),
         checkpoint: cp?.id,
         checkpointFile: cp?.file,
+        orphanedBy: orphans.get(u.uploadId),
       };
     })),
   );
@@ -90,7 +102,11 @@ export async function uploadsLs(opts: CommonOptions, url: string, io: Deps): Pro
       formatSize(u.size),
       String(u.parts),
       formatAge(u.ageMs),
-      u.checkpoint ? `needed by checkpoint ${u.checkpoint}` : '',
+      u.checkpoint
+        ? `needed by checkpoint ${u.checkpoint}`
+        : u.orphanedBy
+          ? `left by a killed s3xfer run (checkpoint ${u.orphanedBy}); no checkpoint holds it`
+          : '',
     ]);
     io.stdout.write(`${formatTable(['UPLOAD', 'ID', 'SIZE', 'PARTS', 'AGE', 'NOTE'], rows)}\n`);
     return ExitCode.ok;
@@ -120,6 +136,8 @@ export async function uploadsAbort(
         continue;
       }
       try {
+        const holder = u.checkpointFile ? await lockHolder(u.checkpointFile.replace(/\.ucp$/, '.lock')) : undefined;
+        if (holder) throw new Error(`a running s3xfer (pid ${holder.pid} on ${holder.host}) is using it`);
         await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal);
         if (u.checkpointFile) await fs.rm(u.checkpointFile, { force: true });
         io.stdout.write(`aborted ${name}${u.checkpoint ? `; removed checkpoint ${u.checkpoint}` : ''}\n`);

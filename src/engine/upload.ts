@@ -9,6 +9,7 @@ import type { EngineContext } from './context.js';
 import { SuspectObjectError, assertUnchanged, readFull } from './local-file.js';
 import { encodeMtime } from './s3-store.js';
 import { retryReporter, withRetry } from './retry.js';
+import { fsPath } from '../local-path.js';
 import type { PartInfo } from './store.js';
 
 export interface UploadJob {
@@ -46,10 +47,14 @@ export interface UploadSession {
   /** Called when the upload stops without completing; return true to keep the server-side upload. */
   keepOnFailure(state: MultipartState, cause: unknown): Promise<boolean>;
   completed(): Promise<void>;
+  /** Called just before CreateMultipartUpload: record the intent, so no upload exists that nothing knows. */
+  beforeCreate(): Promise<void>;
+  /** The transfer is over, whatever happened: let other runs have it. */
+  release(): Promise<void>;
 }
 
 export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: UploadSession): Promise<UploadResult> {
-  const fh = await fs.open(job.path, 'r');
+  const fh = await fs.open(fsPath(job.path), 'r');
   try {
     await assertUnchanged(fh, job, job.path);
     const metadata = { mtime: encodeMtime(job.mtimeMs) };
@@ -57,6 +62,7 @@ export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: U
     return await putMultipart(ctx, job, fh, metadata, session);
   } finally {
     await fh.close();
+    await session?.release();
   }
 }
 
@@ -95,6 +101,7 @@ async function putMultipart(
   let state = await session?.resume(ctx.signal);
   const resumedParts = state?.done.size ?? 0;
   if (!state) {
+    await session?.beforeCreate();
     const uploadId = await withRetry(
       () => ctx.store.createMultipartUpload({ bucket: job.bucket, key: job.key, metadata }, ctx.signal),
       retry,

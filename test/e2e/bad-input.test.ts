@@ -192,7 +192,7 @@ describe('local destinations and checkpoints', () => {
     fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), version: 99 }));
     const res = await runCli(args, { env: s3Env(s3, proxy.endpoint) });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`${file} was written by a newer s3xfer (format 99; this one reads 1): upgrade s3xfer or remove the checkpoint`);
+    expect(res.stderr).toContain(`${file} was written by a newer s3xfer (format 99; this one reads 2): upgrade s3xfer or remove the checkpoint`);
     expect(fs.existsSync(file)).toBe(true);
   });
 });

@@ -30,7 +30,7 @@ describe('checkpoint schema', () => {
     expect(parseCheckpoint(edited)).toMatchObject({ ok: false, problem: 'corrupt', reason: /checksum/ });
   });
   it('refuses a checkpoint from a newer version instead of misreading it', () => {
-    const newer = serializeCheckpoint({ ...body, version: 2 as 1 });
+    const newer = serializeCheckpoint({ ...body, version: 3 as 2 });
     expect(parseCheckpoint(newer)).toMatchObject({ ok: false, problem: 'newer-version', reason: /newer s3xfer/ });
   });
   it('validates the schema even with a correct checksum', () => {
