@@ -85,3 +85,8 @@ export function decodeToBytes(encoded: string): Buffer {
 export function fsPath(encoded: string): string | Buffer {
   return encoded.includes(QUOTE) ? decodeToBytes(encoded) : encoded;
 }
+
+/** One spelling per path: a key's lone `‛` and `‛‛` name the same file, so they must compare equal. */
+export function canonicalPath(encoded: string): string {
+  return encoded.includes(QUOTE) ? encodeName(decodeToBytes(encoded)) : encoded;
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from './errors.js';
-import { encodeText } from './local-path.js';
+import { canonicalPath, encodeText } from './local-path.js';
 
 export interface S3Location {
   kind: 's3';
@@ -99,5 +99,5 @@ export function safeLocalPath(root: string, relativeKey: string): string | undef
   const segments = relativeKey.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.length === 0 || segments.some((s) => s === '..')) return undefined;
   if (path.sep === '\\' && segments.some((s) => s.includes('\\') || /^[a-zA-Z]:/.test(s))) return undefined;
-  return path.join(root, ...segments);
+  return canonicalPath(path.join(root, ...segments));
 }
