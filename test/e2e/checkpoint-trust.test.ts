@@ -1,11 +1,15 @@
 // Issue 17: a checkpoint is an instruction (which file to read, where to send it), so
-// s3xfer follows only checkpoints nobody else could have written.
+// s3xfer follows only checkpoints nobody else could have written, and never sends
+// to an endpoint the user did not confirm.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { parseCheckpoint, serializeCheckpoint, type CheckpointBody } from '../../src/checkpoint/schema.js';
+import { checkpointId } from '../../src/checkpoint/store.js';
 import { CLI_BIN, createBucket, makeClient, runCli, s3Env, tmpdir } from '../helpers/cli.js';
-import { MiB, exitOf, getBytes, makeTree, waitFor } from './fixtures.js';
+import { startProxy } from '../helpers/proxy.js';
+import { MiB, exitOf, getBytes, makeTree, openUploads, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, interruptedUpload, savedParts, slowUploadProxy } from './interrupt.js';
 
 const s3 = inject('s3');
@@ -108,6 +112,97 @@ describe('only checkpoints nobody else could have written are read', () => {
     fs.chownSync(run.ucp, 0, 0);
     const res = await runCli(['resume', '--all', '--checkpoint-dir', run.ckpt, '--no-progress'], { env: run.env });
     expect(res.code, res.stderr).toBe(0);
+  });
+});
+
+describe('resume sends only to the endpoint configured now, or one the user confirms', () => {
+  it('a forged checkpoint naming a second endpoint is not followed by resume --all; the genuine one is; --endpoint-url confirms', async () => {
+    const run = await checkpointed('forge/big.bin');
+    const second = await startProxy({ target: s3.endpoint });
+    onTestFinished(() => second.close());
+    // What someone who can write the directory would do: a valid checkpoint, checksum and id recomputed.
+    const parsed = parseCheckpoint(fs.readFileSync(run.ucp, 'utf8'));
+    if (!parsed.ok || parsed.checkpoint.kind !== 'upload') throw new Error('expected an upload checkpoint');
+    const real = parsed.checkpoint;
+    const id = checkpointId(real.source.path, `s3://${bucket}/forge/big.bin`, second.endpoint);
+    const forged: CheckpointBody = {
+      ...real,
+      id,
+      options: { ...real.options, endpointUrl: second.endpoint },
+      destination: { ...real.destination, endpoint: second.endpoint },
+    };
+    const forgedFile = path.join(run.ckpt, `${id}.ucp`);
+    fs.writeFileSync(forgedFile, serializeCheckpoint(forged), { mode: 0o600 });
+
+    const all = await runCli(['resume', '--all', '--checkpoint-dir', run.ckpt, '--no-progress'], { env: run.env });
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain(
+      `error: checkpoint ${id} was recorded for endpoint ${second.endpoint}, but endpoint ${run.proxy.endpoint} is configured now: not resumed, nothing sent; if you trust it, confirm with --endpoint-url ${second.endpoint}`,
+    );
+    expect(second.requests).toEqual([]);
+    // The genuine checkpoint (the configured endpoint) was resumed all the same.
+    expect(all.stdout).toMatch(/resumed big.bin: \d+ of 5 parts already uploaded/);
+    expect((await getBytes(client, bucket, 'forge/big.bin')).equals(fs.readFileSync(run.file))).toBe(true);
+    expect(fs.existsSync(forgedFile)).toBe(true);
+
+    // With no endpoint configured at all, the recorded one is not a default to fall back on.
+    const none = await runCli(['resume', id.slice(0, 8), '--checkpoint-dir', run.ckpt], { env: { ...run.env, AWS_ENDPOINT_URL: undefined } });
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim()).toBe(
+      `error: checkpoint ${id} was recorded for endpoint ${second.endpoint}, but endpoint AWS S3 (none set) is configured now: not resumed, nothing sent; if you trust it, confirm with --endpoint-url ${second.endpoint}`,
+    );
+    expect(second.requests).toEqual([]);
+
+    // Confirmed: it goes there (its upload was completed above, so it starts over) and the checkpoint is used up.
+    const confirmed = await runCli(['resume', id.slice(0, 8), '--checkpoint-dir', run.ckpt, '--endpoint-url', second.endpoint, '--no-progress'], { env: run.env });
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(second.requests.length).toBeGreaterThan(0);
+    expect(fs.readdirSync(run.ckpt).filter((f) => f.endsWith('.ucp'))).toEqual([]);
+    expect(await openUploads(client, bucket, 'forge/')).toBe(0);
+  });
+
+  it('a checkpoint recorded with another profile needs --profile; one whose two endpoint fields disagree is refused', async () => {
+    const proxy = await startProxy({ target: s3.endpoint });
+    onTestFinished(() => proxy.close());
+    const dir = tmpdir();
+    const ckpt = path.join(dir, 'ck');
+    fs.mkdirSync(ckpt, { mode: 0o700 });
+    const file = path.join(makeTree(dir, { 'f.bin': 6 * MiB }), 'f.bin');
+    const st = fs.statSync(file, { bigint: true });
+    const write = (key: string, options: CheckpointBody['options'], endpoint = proxy.endpoint) => {
+      const id = checkpointId(file, `s3://${bucket}/${key}`, endpoint);
+      const body: CheckpointBody = {
+        version: 1,
+        id,
+        kind: 'upload',
+        source: { path: file, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) },
+        destination: { endpoint, bucket, key },
+        uploadId: 'forged',
+        partSize: 5 * MiB,
+        partCount: 2,
+        parts: [],
+        options,
+        createdAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      };
+      fs.writeFileSync(path.join(ckpt, `${id}.ucp`), serializeCheckpoint(body), { mode: 0o600 });
+      return id;
+    };
+    const base = { parallel: 2, retries: 2, region: s3.region, endpointUrl: proxy.endpoint };
+    const p = write('p/f.bin', { ...base, profile: 'other' });
+    const env = s3Env(s3, proxy.endpoint);
+    const res = await runCli(['resume', p, '--checkpoint-dir', ckpt], { env });
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toBe(
+      `error: checkpoint ${p} was recorded for profile other, but profile default is configured now: not resumed, nothing sent; if you trust it, confirm with --profile other`,
+    );
+    fs.rmSync(path.join(ckpt, `${p}.ucp`));
+
+    const q = write('q/f.bin', base, 'http://127.0.0.1:9');
+    const split = await runCli(['resume', q, '--checkpoint-dir', ckpt], { env });
+    expect(split.code).toBe(2);
+    expect(split.stderr).toContain(`checkpoint ${q} records two endpoints (${proxy.endpoint} and http://127.0.0.1:9): not resumed`);
+    expect(proxy.requests).toEqual([]);
   });
 });
 
