@@ -5,6 +5,7 @@ import { formatS3 } from '../location.js';
 import { splitParts } from '../plan/part-size.js';
 import { fsPath } from '../local-path.js';
 import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
+import { checkCheckpointDir, readTrustedCheckpoint } from './trust.js';
 
 export type CheckpointState = 'resumable' | 'source changed' | 'object changed' | 'corrupt' | 'newer version';
 
@@ -42,29 +43,37 @@ export interface CheckpointSummary {
 const FILE_RE = /^([0-9a-f]{16})\.(ucp|dcp)(\.corrupt)?$/;
 
 export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  // Every command that lists checkpoints comes here: refuse an untrusted directory before reading anything.
+  if (!(await checkCheckpointDir(dir))) return [];
+  const names = await fs.readdir(dir);
   const entries: CheckpointEntry[] = [];
   for (const name of names.sort()) {
     const m = FILE_RE.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);
     const kind = m[2] === 'ucp' ? 'upload' : 'download';
-    const st = await fs.stat(file);
-    const parsed = parseCheckpoint(await fs.readFile(file, 'utf8').catch(() => ''));
+    const read = await readOwn(file);
+    if (!read) continue;
+    const parsed = parseCheckpoint(read.text);
     if (parsed.ok && !m[3]) {
-      entries.push({ id: m[1]!, kind, file, checkpoint: parsed.checkpoint, mtimeMs: st.mtimeMs });
+      entries.push({ id: m[1]!, kind, file, checkpoint: parsed.checkpoint, mtimeMs: read.mtimeMs });
       continue;
     }
     const problem = !parsed.ok && parsed.problem === 'newer-version' ? 'newer version' : 'corrupt';
-    entries.push({ id: m[1]!, kind, file, problem, salvage: parsed.ok ? undefined : parsed.salvage, mtimeMs: st.mtimeMs });
+    entries.push({ id: m[1]!, kind, file, problem, salvage: parsed.ok ? undefined : parsed.salvage, mtimeMs: read.mtimeMs });
   }
   return entries;
+}
+
+/** A trusted checkpoint's text; one of ours we cannot read (mode 000) is listed as corrupt. Undefined if it vanished. */
+async function readOwn(file: string): Promise<{ text: string; mtimeMs: number } | undefined> {
+  try {
+    return await readTrustedCheckpoint(file);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const st = await fs.lstat(file).catch(() => undefined);
+    return st && { text: '', mtimeMs: st.mtimeMs };
+  }
 }
 
 /** Ids as git takes commits: whole, or a unique prefix. */

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import writeFileAtomic from 'write-file-atomic';
 import { UserError, ExitCode } from '../errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
+import { PRIVATE_FILE_MODE, checkCheckpointDir, makePrivateDir, readTrustedCheckpoint } from './trust.js';
 
 export type CheckpointKind = 'upload' | 'download';
 const EXT: Record<CheckpointKind, string> = { upload: '.ucp', download: '.dcp' };
@@ -15,7 +16,14 @@ export function checkpointId(absSource: string, destinationUrl: string, endpoint
 
 /** Checkpoint files in one directory, written atomically. */
 export class CheckpointStore {
+  private trusted: Promise<boolean> | undefined;
   constructor(readonly dir: string) {}
+
+  /** Once per command: the directory and the checkpoints in it are the user's alone (see trust.ts). */
+  private trust(): Promise<boolean> {
+    this.trusted ??= checkCheckpointDir(this.dir);
+    return this.trusted;
+  }
 
   pathFor(id: string, kind: CheckpointKind): string {
     return path.join(this.dir, id + EXT[kind]);
@@ -26,12 +34,14 @@ export class CheckpointStore {
     return path.join(this.dir, `${id}.lock`);
   }
 
-  /** Create the directory and prove it is writable before any transfer starts. */
+  /** Create the directory (0700), check it is trusted and prove it is writable before any transfer starts. */
   async prepare(): Promise<void> {
     try {
-      await fs.mkdir(this.dir, { recursive: true });
+      await makePrivateDir(this.dir);
+      await this.trust();
       await fs.access(this.dir, fs.constants.W_OK);
     } catch (err) {
+      if (err instanceof UserError) throw err;
       throw new UserError(
         `checkpoint directory ${this.dir} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}): choose another --checkpoint-dir`,
         ExitCode.usage,
@@ -40,15 +50,18 @@ export class CheckpointStore {
   }
 
   async read<K extends CheckpointKind>(id: string, kind: K): Promise<ParseResult<Extract<Checkpoint, { kind: K }>> | undefined> {
+    if (!(await this.trust())) return undefined;
     await this.removeStaleTemps(id, kind);
-    let text: string;
+    let got: { text: string } | undefined;
     try {
-      text = await fs.readFile(this.pathFor(id, kind), 'utf8');
+      got = await readTrustedCheckpoint(this.pathFor(id, kind));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // Untrusted: refused (exit 2), never read nor quarantined as merely corrupt.
+      if (err instanceof UserError) throw err;
       return { ok: false, problem: 'corrupt', reason: `unreadable (${(err as NodeJS.ErrnoException).code})` };
     }
-    const parsed = parseCheckpoint(text);
+    if (!got) return undefined;
+    const parsed = parseCheckpoint(got.text);
     if (parsed.ok && parsed.checkpoint.kind !== kind) {
       return { ok: false, problem: 'corrupt', reason: `holds a ${parsed.checkpoint.kind} checkpoint, not a ${kind}` };
     }
@@ -60,7 +73,8 @@ export class CheckpointStore {
    * a SIGKILL or power cut the old or the new checkpoint is there, never a torn one.
    */
   async write(body: CheckpointBody): Promise<void> {
-    await writeFileAtomic(this.pathFor(body.id, body.kind), serializeCheckpoint(body), { fsync: true });
+    // An explicit mode: write-file-atomic opens its temp file with it and chmods it (umask-proof).
+    await writeFileAtomic(this.pathFor(body.id, body.kind), serializeCheckpoint(body), { fsync: true, mode: PRIVATE_FILE_MODE });
     await fsyncDir(this.dir);
   }
 

@@ -116,7 +116,7 @@ function globalOptions<T>(y: Argv<T>) {
     })
     .option('retries', { type: 'number', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long is cut and retried (default: 30s)', global: true })
-    .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR)', global: true })
+    .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
@@ -238,11 +238,11 @@ export async function parseArgs(
     )
     .command(
       'resume [ids..]',
-      'finish interrupted transfers from their checkpoints, with the options they recorded',
+      'finish interrupted transfers from their checkpoints, with the options they recorded; one recorded for another endpoint or profile needs --endpoint-url / --profile equal to it',
       (y) =>
         y
           .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
-          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory' }),
+          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' }),
       async (a) => {
         const ids = (a.ids ?? []).map(String);
         if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to resume (ids from `s3xfer checkpoint ls`) or use --all');

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
-import { listCheckpoints, resolveIds, summarize } from '../checkpoint/inspect.js';
+import { listCheckpoints, resolveIds, summarize, type CheckpointEntry } from '../checkpoint/inspect.js';
 import type { Checkpoint } from '../checkpoint/schema.js';
 import type { Io } from '../main.js';
 import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
 import { requireCheckpointDir } from './connect.js';
 import { runCp } from './cp.js';
+import { confirmResume, type Confirmed } from './resume-confirm.js';
 
 /** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
 export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
@@ -49,12 +50,23 @@ export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boo
     return ExitCode.ok;
   }
   let worst: number = ExitCode.ok;
+  // Every refusal is said before anything is sent; the confirmed checkpoints still run, and the exit code is 2.
+  const runnable: { entry: CheckpointEntry; cp: Checkpoint; target: Confirmed }[] = [];
   for (const entry of chosen) {
+    const cp = entry.checkpoint;
+    if (!cp) throw new UsageError(`checkpoint ${entry.id} is ${entry.problem}: remove it with \`s3xfer checkpoint clean ${entry.id}\``);
+    const target = await confirmResume(cp, opts, io.env);
+    if (target.ok) runnable.push({ entry, cp, target });
+    else {
+      io.stderr.write(`error: ${target.reason}\n`);
+      worst = ExitCode.usage;
+    }
+  }
+  for (const { entry, cp, target } of runnable) {
     if (io.signal.aborted) break;
-    if (!entry.checkpoint) throw new UsageError(`checkpoint ${entry.id} is ${entry.problem}: remove it with \`s3xfer checkpoint clean ${entry.id}\``);
     const s = await summarize(entry);
     if (!opts.json) io.stderr.write(`resuming ${entry.id}: ${s.source} -> ${s.destination} (${s.partsDone}/${s.partsTotal} parts done)\n`);
-    const code = await runCp(cpOptionsFor(entry.checkpoint, opts, path.resolve(dir)), io);
+    const code = await runCp({ ...cpOptionsFor(cp, opts, path.resolve(dir)), endpointUrl: target.endpointUrl, profile: target.profile }, io);
     if (code === ExitCode.interrupted) return code;
     worst = Math.max(worst, code);
   }

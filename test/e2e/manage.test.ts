@@ -51,7 +51,8 @@ describe('checkpoints you can see and manage', () => {
     expect(show.stdout).toMatch(/part map:\s+(\[[X_]\]){13}\n/);
     expect(show.stdout).toContain('[X]');
 
-    const resumed = await cli(['resume', id.slice(0, 8), '--checkpoint-dir', run.ckpt, '--no-progress']);
+    // The checkpoint recorded the proxy, not the endpoint configured now: resume goes there only when confirmed.
+    const resumed = await cli(['resume', id.slice(0, 8), '--checkpoint-dir', run.ckpt, '--no-progress', '--endpoint-url', run.proxy.endpoint]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/resumed big.bin: \d+ of 13 parts already uploaded/);
     expect((await getBytes(client, bucket, 'm/big.bin')).equals(fs.readFileSync(run.file))).toBe(true);
@@ -145,7 +146,7 @@ describe('checkpoints you can see and manage', () => {
       // The checkpoint records the proxy's endpoint: keep it up for ls, clean and resume.
       proxy.setRules([]);
       onTestFinished(() => proxy.close());
-      return { body, out, ckpt };
+      return { body, out, ckpt, proxy };
     }
 
     it('ls, clean (temp file removed) and resume', async () => {
@@ -159,7 +160,7 @@ describe('checkpoints you can see and manage', () => {
       expect(fs.readdirSync(a.ckpt).filter((f) => f.endsWith('.dcp'))).toEqual([]);
 
       const b = await interruptedDownload('d/b.bin');
-      const resumed = await cli(['resume', '--all', '--checkpoint-dir', b.ckpt, '--no-progress']);
+      const resumed = await cli(['resume', '--all', '--checkpoint-dir', b.ckpt, '--no-progress', '--endpoint-url', b.proxy.endpoint]);
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(fs.readFileSync(path.join(b.out, 'b.bin')).equals(b.body)).toBe(true);
       expect(tempFiles(b.out)).toEqual([]);

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CheckpointStore } from '../../src/checkpoint/store.js';
+import type { CheckpointBody } from '../../src/checkpoint/schema.js';
+import { makePrivateDir, shellQuote, unsafeBecause } from '../../src/checkpoint/trust.js';
+
+const ME = 1000;
+
+const body: CheckpointBody = {
+  version: 1,
+  id: '0123456789abcdef',
+  kind: 'upload',
+  source: { path: '/data/big.iso', size: 6 * 1024 * 1024, mtimeNs: '1700000000123456789', ino: 42 },
+  destination: { endpoint: 'http://127.0.0.1:9000', bucket: 'b', key: 'isos/big.iso' },
+  uploadId: 'abc',
+  partSize: 5 * 1024 * 1024,
+  partCount: 2,
+  parts: [],
+  options: { parallel: 2, retries: 5, region: 'us-east-1', endpointUrl: 'http://127.0.0.1:9000' },
+  createdAt: '2026-11-23T00:00:00.000Z',
+  updatedAt: '2026-11-23T00:00:01.000Z',
+};
+
+describe('unsafeBecause: owner and mode, as OpenSSH StrictModes judges them', () => {
+  it.each([
+    [{ uid: ME, mode: 0o40700 }, 'directory', []],
+    [{ uid: ME, mode: 0o40755 }, 'directory', []],
+    [{ uid: 0, mode: 0o40755 }, 'directory', []],
+    [{ uid: ME, mode: 0o40770 }, 'directory', ['writable']],
+    [{ uid: ME, mode: 0o40757 }, 'directory', ['writable']],
+    [{ uid: ME, mode: 0o41777 }, 'directory', ['writable']],
+    [{ uid: 0, mode: 0o41777 }, 'parent', []],
+    [{ uid: 0, mode: 0o40777 }, 'parent', ['writable']],
+    [{ uid: 65534, mode: 0o40755 }, 'parent', ['owner']],
+    [{ uid: 65534, mode: 0o100600 }, 'file', ['owner']],
+    [{ uid: 65534, mode: 0o100666 }, 'file', ['owner', 'writable']],
+    [{ uid: ME, mode: 0o100644 }, 'file', []],
+    [{ uid: ME, mode: 0o100620 }, 'file', ['writable']],
+  ] as const)('%o as %s → %j', (st, role, expected) => {
+    expect(unsafeBecause(st, role, ME)).toEqual(expected);
+  });
+
+  it('quotes paths for the shell only when needed', () => {
+    expect(shellQuote('/tmp/ck-1/a.ucp')).toBe('/tmp/ck-1/a.ucp');
+    expect(shellQuote("/tmp/my ck/it's")).toBe("'/tmp/my ck/it'\\''s'");
+  });
+});
+
+describe('what s3xfer creates is private whatever the umask', () => {
+  const saved = process.umask();
+  afterEach(() => {
+    process.umask(saved);
+  });
+  const modeOf = (p: string) => fs.statSync(p).mode & 0o7777;
+
+  it.each([0o000, 0o277])('umask %o: every directory created is 0700; an existing parent keeps its mode', async (umask) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-unit-'));
+    try {
+      fs.chmodSync(root, 0o755);
+      process.umask(umask);
+      await makePrivateDir(path.join(root, 'a', 'b'));
+      expect([modeOf(root), modeOf(path.join(root, 'a')), modeOf(path.join(root, 'a', 'b'))]).toEqual([0o755, 0o700, 0o700]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('umask 000: a checkpoint and the temp file it is written through are 0600 from the start', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-unit-'));
+    // write-file-atomic looks fs.open up on each call: watch the modes its temp files are created with.
+    const open = fs.open;
+    const tempModes: number[] = [];
+    const spy = ((file: fs.PathLike, flags: fs.OpenMode, mode: fs.Mode, cb: (err: NodeJS.ErrnoException | null, fd: number) => void) =>
+      open(file, flags, mode, (err, fd) => {
+        if (!err && /\.ucp\.\d+$/.test(String(file))) tempModes.push(fs.fstatSync(fd).mode & 0o7777);
+        cb(err, fd);
+      })) as unknown as typeof fs.open;
+    try {
+      process.umask(0);
+      fs.open = spy;
+      const store = new CheckpointStore(path.join(root, 'ck'));
+      await store.prepare();
+      await store.write(body);
+      await store.write({ ...body, updatedAt: '2026-11-23T00:00:02.000Z' });
+      expect(modeOf(path.join(root, 'ck'))).toBe(0o700);
+      expect(modeOf(store.pathFor(body.id, 'upload'))).toBe(0o600);
+      expect(tempModes).toEqual([0o600, 0o600]);
+    } finally {
+      fs.open = open;
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
