@@ -3,6 +3,7 @@ import { format } from 'node:util';
 import https from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3DataPath } from './s3-http.js';
+import { checkEndpoint } from '../endpoint.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 
@@ -23,10 +24,11 @@ export interface ConnectionOptions {
 
 /** --endpoint-url, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the profile's endpoint_url. */
 export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (opts.endpointUrl) return opts.endpointUrl;
-  const fromEnv = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
-  if (fromEnv) return fromEnv;
-  return loadConfig<string | undefined>(
+  // Checked here too: the AWS_* variables and the profile never pass through the argument checks.
+  if (opts.endpointUrl !== undefined) return checkEndpoint(opts.endpointUrl, '--endpoint-url');
+  if (env.AWS_ENDPOINT_URL_S3) return checkEndpoint(env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3');
+  if (env.AWS_ENDPOINT_URL) return checkEndpoint(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
+  const fromProfile = await loadConfig<string | undefined>(
     {
       environmentVariableSelector: () => undefined,
       configFileSelector: (profile) => profile.endpoint_url,
@@ -34,6 +36,7 @@ export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.Proce
     },
     { profile: opts.profile },
   )();
+  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${opts.profile ?? env.AWS_PROFILE ?? 'default'})`);
 }
 
 /** Region from the flag, the environment or the profile; S3-compatible servers rarely care, so default to us-east-1. */
