@@ -5,7 +5,7 @@ import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../plan/part-size.js';
-import { checkPartSize, checkThreshold, positiveInt, positiveSize, stallTimeout } from './values.js';
+import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
 export const DEFAULTS = {
@@ -25,6 +25,10 @@ export interface ConnectionFlags {
   region?: string | undefined;
   endpointUrl?: string | undefined;
   addressingStyle?: 'path' | 'virtual' | undefined;
+  /** PEM file of the CAs to trust instead of the system's (else AWS_CA_BUNDLE, else the profile's ca_bundle). */
+  caBundle?: string | undefined;
+  /** false: TLS certificates are not checked (--no-verify-ssl). */
+  verifySsl?: boolean | undefined;
 }
 
 /** What every command shares: connection, output, checkpoint directory. */
@@ -66,7 +70,7 @@ const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error or bad input, 130 interrupted.',
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
-  'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.',
+  'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
 
@@ -90,6 +94,18 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
+    .option('ca-bundle', {
+      type: 'string',
+      describe: "PEM file of the CAs to trust for https:// endpoints, instead of the system's (env AWS_CA_BUNDLE, profile ca_bundle)",
+      group: 'Connection:',
+      global: true,
+    })
+    .option('verify-ssl', {
+      type: 'boolean',
+      describe: "check the server's TLS certificate (--no-verify-ssl skips it: insecure, prints a warning)",
+      group: 'Connection:',
+      global: true,
+    })
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR)', global: true })
@@ -103,7 +119,7 @@ type Raw = Record<string, unknown>;
 const given = <T>(value: unknown, parse: (v: string) => T): T | undefined => (value === undefined ? undefined : parse(String(value)));
 
 function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CommonOptions {
-  const str = (v: string | number) => String(v);
+  const str = (v: string | number | boolean) => String(v);
   return {
     checkpointDir: pick('checkpoint-dir', a['checkpoint-dir'] as string | undefined, env, config, str),
     profile: pick('profile', a.profile as string | undefined, env, config, str, ['AWS_PROFILE']),
@@ -116,6 +132,8 @@ function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CommonOptio
       (v) => checkEndpoint(String(v), 'endpoint-url'),
       ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
     ),
+    caBundle: pick('ca-bundle', a['ca-bundle'] as string | undefined, env, config, str, ['AWS_CA_BUNDLE']),
+    verifySsl: pick('verify-ssl', a['verify-ssl'] as boolean | undefined, env, config, (v) => flagBoolean(v, 'verify-ssl')),
     addressingStyle: pick('addressing-style', a['addressing-style'] as 'path' | 'virtual' | undefined, env, config, (v) => {
       if (v !== 'path' && v !== 'virtual') throw new UsageError(`invalid addressing style '${v}': use path or virtual`);
       return v;

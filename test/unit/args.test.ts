@@ -69,3 +69,31 @@ describe('--endpoint-url', () => {
     }
   });
 });
+
+describe('TLS options', () => {
+  it('--ca-bundle > S3XFER_CA_BUNDLE > config file; AWS_CA_BUNDLE beats the config file (the connection reads it)', async () => {
+    const config = configFile('ca-bundle: /from/config.pem\n');
+    expect((await parse(['--ca-bundle', '/flag.pem'], { S3XFER_CA_BUNDLE: '/env.pem', S3XFER_CONFIG: config })).caBundle).toBe('/flag.pem');
+    expect((await parse([], { S3XFER_CA_BUNDLE: '/env.pem', S3XFER_CONFIG: config })).caBundle).toBe('/env.pem');
+    expect((await parse([], { S3XFER_CONFIG: config })).caBundle).toBe('/from/config.pem');
+    expect((await parse([], { AWS_CA_BUNDLE: '/aws.pem', S3XFER_CONFIG: config })).caBundle).toBeUndefined();
+  });
+
+  it('--no-verify-ssl, S3XFER_VERIFY_SSL and verify-ssl in the config file', async () => {
+    expect((await parse([])).verifySsl).toBeUndefined();
+    expect((await parse(['--no-verify-ssl'])).verifySsl).toBe(false);
+    expect((await parse([], { S3XFER_VERIFY_SSL: 'false' })).verifySsl).toBe(false);
+    expect((await parse([], { S3XFER_CONFIG: configFile('verify-ssl: false\n') })).verifySsl).toBe(false);
+    expect((await parse(['--verify-ssl'], { S3XFER_CONFIG: configFile('verify-ssl: false\n') })).verifySsl).toBe(true);
+    expect(await refusal([], { S3XFER_VERIFY_SSL: 'maybe' })).toBe("invalid verify-ssl 'maybe': use true or false");
+  });
+
+  it('--help lists both', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    await parseArgs(['cp', '--help'], { stdout: out, version: '0', env: baseEnv });
+    expect(text).toContain('--ca-bundle');
+    expect(text).toMatch(/--verify-ssl .*--no-verify-ssl skips it/s);
+  });
+});
