@@ -67,7 +67,7 @@ export type Command =
   | { name: 'none' };
 
 const EPILOG = [
-  'Exit codes: 0 all done, 1 some transfers failed, 2 usage error or bad input, 130 interrupted.',
+  'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',

@@ -41,7 +41,7 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
   try {
     uploads = await conn.store.listUploads(loc.bucket, io.signal);
   } catch (err) {
-    throw explainS3Error(err, url);
+    throw explainS3Error(err, { url, endpoint: conn.endpoint });
   }
   const under = uploads.filter((u) => u.key.startsWith(loc.key));
   const limit = pLimit(8);
