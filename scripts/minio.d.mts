@@ -21,5 +21,8 @@ export interface MinioServer {
   stop(): Promise<void>;
 }
 
-/** Starts a throw-away MinIO on 127.0.0.1 with random credentials; resolves once /minio/health/live answers 200. */
-export declare function startMinio(opts?: { dataDir?: string; port?: number; bin?: string }): Promise<MinioServer>;
+/**
+ * Starts a throw-away MinIO on 127.0.0.1 with random credentials; resolves once /minio/health/live answers 200.
+ * With certsDir (holding public.crt and private.key) it serves https:// instead of http://.
+ */
+export declare function startMinio(opts?: { dataDir?: string; port?: number; bin?: string; certsDir?: string }): Promise<MinioServer>;

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, createWriteStream } from 'node:fs';
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -277,7 +278,20 @@ function randomString(length, alphabet = ALNUM) {
   return out;
 }
 
+/** A TLS server's certificate is usually one the test made itself: only liveness is checked here. */
+function isLiveTls(endpoint) {
+  return new Promise((resolve) => {
+    const req = https.get(`${endpoint}/minio/health/live`, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
 async function isLive(endpoint) {
+  if (endpoint.startsWith('https:')) return isLiveTls(endpoint);
   try {
     const res = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) });
     await res.arrayBuffer().catch(() => {});
@@ -315,13 +329,14 @@ setInterval(() => { if (!cleaning && gone()) process.exit(0); }, 1000);
 /**
  * Starts a throw-away MinIO server on 127.0.0.1 with random credentials.
  *
- * @param {{dataDir?: string, port?: number, bin?: string}} [opts]
+ * @param {{dataDir?: string, port?: number, bin?: string, certsDir?: string}} [opts]
  *   dataDir: where objects live (created if needed, kept on stop); default: a fresh temp dir removed on stop.
  *   port: API port; default: a free one. bin: MinIO binary; default: the cached one (see ensureMinio).
+ *   certsDir: a directory with public.crt and private.key: MinIO serves https:// with them (kept on stop).
  * @returns {Promise<{endpoint: string, accessKey: string, secretKey: string, region: string,
  *   dataDir: string, pid: number, stop: () => Promise<void>}>}
  */
-export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}) {
+export async function startMinio({ dataDir, port, bin = minioBinaryPath(), certsDir: tlsCertsDir } = {}) {
   if (!(await exists(bin))) throw new Error(`MinIO binary not found at ${bin}; call ensureMinio() first`);
 
   if (port) await assertPortFree(port); // else the health check could reach some other server
@@ -329,12 +344,13 @@ export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}
   const accessKey = randomString(20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
   const secretKey = randomString(40);
   const region = 'us-east-1';
-  const endpoint = `http://127.0.0.1:${apiPort}`;
+  const endpoint = `${tlsCertsDir ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
 
   // Private runtime dir: certs/ (so ~/.minio/certs is neither created nor used) and,
   // unless the caller chose a data dir, data/.
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-minio-'));
   const certsDir = path.join(runDir, 'certs');
+  const serveCerts = tlsCertsDir ? path.resolve(tlsCertsDir) : certsDir;
   const data = dataDir ? path.resolve(dataDir) : path.join(runDir, 'data');
   try {
     await fs.mkdir(certsDir);
@@ -366,7 +382,7 @@ export async function startMinio({ dataDir, port, bin = minioBinaryPath() } = {}
     '--console-address',
     `127.0.0.1:${consolePort}`,
     '--certs-dir',
-    certsDir,
+    serveCerts,
     '--quiet',
   ];
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,6 +16,8 @@ export const configSchema = z
     profile: z.string().min(1),
     region: z.string().min(1),
     'addressing-style': z.enum(['path', 'virtual']),
+    'ca-bundle': z.string().min(1),
+    'verify-ssl': z.boolean(),
   })
   .partial()
   .strict();

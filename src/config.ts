@@ -17,9 +17,11 @@ export const CONFIG_KEYS = [
   'profile',
   'region',
   'addressing-style',
+  'ca-bundle',
+  'verify-ssl',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
-export type Config = Partial<Record<ConfigKey, string | number>>;
+export type Config = Partial<Record<ConfigKey, string | number | boolean>>;
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
@@ -81,7 +83,7 @@ export function pick<T>(
   flag: T | undefined,
   env: NodeJS.ProcessEnv,
   config: Config,
-  parse: (value: string | number) => T,
+  parse: (value: string | number | boolean) => T,
   awsEnv: readonly string[] = [],
 ): T | undefined {
   if (flag !== undefined) return flag;

@@ -3,7 +3,7 @@ export const ExitCode = {
   ok: 0,
   /** Some transfers failed; the rest completed. */
   partial: 1,
-  /** Usage error or bad input: nothing was started. */
+  /** Usage error or bad input: nothing was started, or a FatalError stopped the run. */
   usage: 2,
   /** Interrupted by SIGINT/SIGTERM; rerun to resume. */
   interrupted: 130,
@@ -27,6 +27,18 @@ export class UsageError extends UserError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.usage, options);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * An error no transfer of the run can escape (missing bucket, rejected credentials, an endpoint that cannot
+ * be reached or trusted): the first one stops the run and is reported once, exit 2. The only kind that
+ * stops a run; everything else fails one transfer (TransferError, exit 1) and the others go on.
+ */
+export class FatalError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+    this.name = 'FatalError';
   }
 }
 
@@ -68,4 +80,10 @@ export function describeError(err: unknown): string {
       .join(' ');
   }
   return String(err);
+}
+
+/** A per-file line names its file or key: a server's own message (e.g. MinIO's XMinioInvalidObjectName) often names neither. */
+export function named(message: string, name: string, ...alsoNamed: string[]): string {
+  // '-' (standard input) is no name to look for.
+  return [name, ...alsoNamed].some((n) => n.length > 1 && message.includes(n)) ? message : `${name}: ${message}`;
 }

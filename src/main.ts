@@ -46,6 +46,10 @@ export async function main(io: Io): Promise<number> {
     const command = await parseArgs(io.argv, { stdout: io.stdout, version: packageVersion(), env: io.env });
     if (command.name === 'none') return ExitCode.ok;
     debug = command.options.debug;
+    // Said once per run, before anything connects: nobody should forget that it is on.
+    if (command.options.verifySsl === false) {
+      io.stderr.write('s3xfer: warning: TLS certificates are not checked (--no-verify-ssl): anyone on the network path could read or alter the data\n');
+    }
     io.onSignal((signal) => controller.abort(new UserError(`interrupted by ${signal}`, ExitCode.interrupted)));
     return await run(command, { ...io, signal: controller.signal });
   } catch (err) {

@@ -2,9 +2,10 @@ import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { loadConfig, pick, type Config } from '../config.js';
 import { parseDuration } from '../duration.js';
+import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
-import { formatSize, parseSize } from '../size.js';
-import { MAX_PART_SIZE, MIN_PART_SIZE, MiB } from '../plan/part-size.js';
+import { MiB } from '../plan/part-size.js';
+import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
 export const DEFAULTS = {
@@ -24,6 +25,10 @@ export interface ConnectionFlags {
   region?: string | undefined;
   endpointUrl?: string | undefined;
   addressingStyle?: 'path' | 'virtual' | undefined;
+  /** PEM file of the CAs to trust instead of the system's (else AWS_CA_BUNDLE, else the profile's ca_bundle). */
+  caBundle?: string | undefined;
+  /** false: TLS certificates are not checked (--no-verify-ssl). */
+  verifySsl?: boolean | undefined;
 }
 
 /** What every command shares: connection, output, checkpoint directory. */
@@ -62,37 +67,12 @@ export type Command =
   | { name: 'none' };
 
 const EPILOG = [
-  'Exit codes: 0 all done, 1 some transfers failed, 2 usage error or bad input, 130 interrupted.',
+  'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
-  'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.',
+  'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
-
-function positiveInt(value: unknown, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${flag} '${String(value)}': use a whole number of 1 or more`);
-  return n;
-}
-
-function positiveSize(value: string | number, flag: string): number {
-  const size = parseSize(String(value), flag);
-  if (size < 1) throw new UsageError(`invalid ${flag} '${value}': must be at least 1 byte`);
-  return size;
-}
-
-function checkPartSize(value: string | number): number {
-  const size = parseSize(String(value), '--part-size');
-  if (size < MIN_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is below S3's minimum of 5 MiB: use 5MiB or more`);
-  if (size > MAX_PART_SIZE) throw new UsageError(`--part-size ${formatSize(size)} is above S3's maximum of 5 GiB`);
-  return size;
-}
-
-/** Below the threshold a file goes as one PUT, which S3 allows up to 5 GiB. */
-function checkThreshold(size: number): number {
-  if (size > MAX_PART_SIZE) throw new UsageError(`--bigfile-threshold ${formatSize(size)} is above S3's single-PUT limit of 5 GiB: use 5GiB or less`);
-  return size;
-}
 
 /** yargs-parser reads a lone '-' (standard input) as `true`. */
 function positional(value: unknown): string {
@@ -114,8 +94,20 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
-    .option('retries', { type: 'number', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
-    .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long is cut and retried (default: 30s)', global: true })
+    .option('ca-bundle', {
+      type: 'string',
+      describe: "PEM file of the CAs to trust for https:// endpoints, instead of the system's (env AWS_CA_BUNDLE, profile ca_bundle)",
+      group: 'Connection:',
+      global: true,
+    })
+    .option('verify-ssl', {
+      type: 'boolean',
+      describe: "check the server's TLS certificate (--no-verify-ssl skips it: insecure, prints a warning)",
+      group: 'Connection:',
+      global: true,
+    })
+    .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
+    .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
@@ -124,21 +116,32 @@ function globalOptions<T>(y: Argv<T>) {
 
 type Raw = Record<string, unknown>;
 
+const given = <T>(value: unknown, parse: (v: string) => T): T | undefined => (value === undefined ? undefined : parse(String(value)));
+
 function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CommonOptions {
-  const str = (v: string | number) => String(v);
+  const str = (v: string | number | boolean) => String(v);
   return {
     checkpointDir: pick('checkpoint-dir', a['checkpoint-dir'] as string | undefined, env, config, str),
     profile: pick('profile', a.profile as string | undefined, env, config, str, ['AWS_PROFILE']),
     region: pick('region', a.region as string | undefined, env, config, str, ['AWS_REGION', 'AWS_DEFAULT_REGION']),
-    endpointUrl: pick('endpoint-url', a['endpoint-url'] as string | undefined, env, config, str, ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL']),
+    endpointUrl: pick(
+      'endpoint-url',
+      given(a['endpoint-url'], (v) => checkEndpoint(v, '--endpoint-url')),
+      env,
+      config,
+      (v) => checkEndpoint(String(v), 'endpoint-url'),
+      ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
+    ),
+    caBundle: pick('ca-bundle', a['ca-bundle'] as string | undefined, env, config, str, ['AWS_CA_BUNDLE']),
+    verifySsl: pick('verify-ssl', a['verify-ssl'] as boolean | undefined, env, config, (v) => flagBoolean(v, 'verify-ssl')),
     addressingStyle: pick('addressing-style', a['addressing-style'] as 'path' | 'virtual' | undefined, env, config, (v) => {
       if (v !== 'path' && v !== 'virtual') throw new UsageError(`invalid addressing style '${v}': use path or virtual`);
       return v;
     }),
-    retries: pick('retries', a.retries === undefined ? undefined : positiveInt(a.retries, '--retries'), env, config, (v) => positiveInt(v, 'retries')) ?? DEFAULTS.retries,
+    retries: pick('retries', given(a.retries, (v) => positiveInt(v, '--retries')), env, config, (v) => positiveInt(v, 'retries')) ?? DEFAULTS.retries,
     stallTimeoutMs:
-      pick('stall-timeout', a['stall-timeout'] === undefined ? undefined : parseDuration(String(a['stall-timeout']), '--stall-timeout'), env, config, (v) =>
-        typeof v === 'number' ? v * 1000 : parseDuration(v, 'stall-timeout'),
+      pick('stall-timeout', given(a['stall-timeout'], (v) => stallTimeout(v, '--stall-timeout')), env, config, (v) =>
+        stallTimeout(v, 'stall-timeout'),
       ) ?? DEFAULTS.stallTimeoutMs,
     json: Boolean(a.json),
     progress: a.progress !== false,
@@ -194,8 +197,8 @@ export async function parseArgs(
           .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
           .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
           .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
-          .option('parallel', { type: 'number', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
-          .option('jobs', { alias: 'j', type: 'number', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
+          .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
+          .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
           .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
           .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')

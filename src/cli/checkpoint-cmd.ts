@@ -11,23 +11,26 @@ import { lockHolder } from '../checkpoint/lock.js';
 import { findOrphans } from '../checkpoint/orphans.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import type { Io } from '../main.js';
-import type { CommonOptions } from './args.js';
+import type { CommonOptions, ConnectionFlags } from './args.js';
 import { connect, requireCheckpointDir, type Connected } from './connect.js';
 
 type Deps = Io & { signal: AbortSignal };
 
 const pct = (s: CheckpointSummary) => (s.size === 0 ? 100 : Math.floor((s.bytesDone * 100) / s.size));
 
-/** One client per recorded connection: checkpoints may point at different servers. */
+/** One client per recorded connection: checkpoints may point at different servers. TLS settings are this run's. */
 class Connections {
   private readonly byKey = new Map<string, Promise<Connected>>();
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly tls: Pick<ConnectionFlags, 'caBundle' | 'verifySsl'>,
+  ) {}
   for(entry: CheckpointEntry): Promise<Connected> {
     const o = entry.checkpoint!.options;
     const key = JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle]);
     let c = this.byKey.get(key);
     if (!c) {
-      c = connect(o, this.env);
+      c = connect({ ...o, caBundle: this.tls.caBundle, verifySsl: this.tls.verifySsl }, this.env);
       this.byKey.set(key, c);
     }
     return c;
@@ -58,7 +61,7 @@ function toJson(s: CheckpointSummary) {
 export async function checkpointLs(opts: CommonOptions, io: Deps): Promise<number> {
   const dir = requireCheckpointDir(opts, io.cwd);
   const entries = await listCheckpoints(dir);
-  const conns = new Connections(io.env);
+  const conns = new Connections(io.env, opts);
   try {
     const summaries = await Promise.all(entries.map(async (e) => refineState(await summarize(e), e, conns, io.signal)));
     if (opts.json) {
@@ -91,7 +94,7 @@ export async function checkpointLs(opts: CommonOptions, io: Deps): Promise<numbe
 export async function checkpointShow(opts: CommonOptions, id: string, io: Deps): Promise<number> {
   const dir = requireCheckpointDir(opts, io.cwd);
   const [entry] = resolveIds(await listCheckpoints(dir), [id]);
-  const conns = new Connections(io.env);
+  const conns = new Connections(io.env, opts);
   try {
     const s = await refineState(await summarize(entry!), entry!, conns, io.signal);
     const map = partMap(s.doneMap);
@@ -134,7 +137,7 @@ export async function checkpointClean(
   const entries = await listCheckpoints(dir);
   const now = Date.now();
   const chosen = (sel.all ? entries : resolveIds(entries, sel.ids)).filter((e) => olderThan(e, sel.olderThanMs, now));
-  const conns = new Connections(io.env);
+  const conns = new Connections(io.env, opts);
   let failed = 0;
   try {
     for (const e of chosen) {

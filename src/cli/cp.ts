@@ -64,7 +64,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       },
       { store, signal: io.signal },
     ).catch((err: unknown) => {
-      throw explainS3Error(err, src.kind === 's3' ? opts.source : opts.destination);
+      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
     });
     const ctx: EngineContext = {
       store,
@@ -84,6 +84,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       stdin: io.stdin,
       uploadSession: sessions?.uploadSession,
       downloadSession: sessions?.downloadSession,
+      endpoint,
     });
     reporter.close();
     if (summary.fatal) throw summary.fatal;

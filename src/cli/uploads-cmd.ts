@@ -50,7 +50,7 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
   try {
     uploads = await conn.store.listUploads(loc.bucket, io.signal);
   } catch (err) {
-    throw explainS3Error(err, url);
+    throw explainS3Error(err, { url, endpoint: conn.endpoint });
   }
   const under = uploads.filter((u) => u.key.startsWith(loc.key));
   const orphans = new Map<string, string>();

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
-import { ExitCode, UserError, isAbort, describeError } from '../errors.js';
+import { FatalError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
 import type { Plan, PlanItem } from '../plan/plan.js';
 import type { EngineContext } from './context.js';
@@ -19,6 +19,8 @@ export interface RunOptions {
   uploadSession?: ((job: UploadJob) => UploadSession | undefined) | undefined;
   /** A checkpoint session for a ranged download, when checkpoints are on. */
   downloadSession?: ((job: DownloadJob) => DownloadSession | undefined) | undefined;
+  /** The endpoint in use, for messages about it (TLS, connection). */
+  endpoint?: string | undefined;
 }
 
 export interface RunSummary {
@@ -29,7 +31,7 @@ export interface RunSummary {
   ms: number;
   interrupted: boolean;
   /** An error no other transfer can escape (missing bucket, rejected credentials, no server): the run stopped. */
-  fatal?: UserError | undefined;
+  fatal?: FatalError | undefined;
 }
 
 /** Carry out a plan: files in parallel, failures reported and counted, the rest goes on. */
@@ -51,7 +53,7 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
       }
       if (item.action === 'refuse') {
         summary.failed++;
-        ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: item.message });
+        ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: named(item.message, item.source, item.destination) });
         return undefined;
       }
       if (opts.dryRun) {
@@ -130,13 +132,13 @@ async function runItem(
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return;
     const [url, local] = item.action === 'download' ? [source, destination] : [destination, source];
-    const explained = explainS3Error(err, url, local);
-    if (explained instanceof UserError && explained.exitCode === ExitCode.usage) {
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
+    if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);
       return;
     }
     summary.failed++;
-    ctx.emit({ type: 'error', id, source, destination, message: describeError(explained) });
+    ctx.emit({ type: 'error', id, source, destination, message: named(describeError(explained), url, local) });
   }
 }

@@ -3,6 +3,8 @@ import { format } from 'node:util';
 import https from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3DataPath } from './s3-http.js';
+import { tlsAgentOptions } from './tls.js';
+import { checkEndpoint } from '../endpoint.js';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 
@@ -19,14 +21,19 @@ export interface ConnectionOptions {
   debug?: boolean | undefined;
   /** A request whose connection sends nothing for this long fails (and is retried). */
   stallTimeoutMs?: number | undefined;
+  /** PEM file of the CAs to trust (else AWS_CA_BUNDLE, else the profile's ca_bundle). */
+  caBundle?: string | undefined;
+  /** false: TLS certificates are not checked. */
+  verifySsl?: boolean | undefined;
 }
 
 /** --endpoint-url, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the profile's endpoint_url. */
 export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (opts.endpointUrl) return opts.endpointUrl;
-  const fromEnv = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
-  if (fromEnv) return fromEnv;
-  return loadConfig<string | undefined>(
+  // Checked here too: the AWS_* variables and the profile never pass through the argument checks.
+  if (opts.endpointUrl !== undefined) return checkEndpoint(opts.endpointUrl, '--endpoint-url');
+  if (env.AWS_ENDPOINT_URL_S3) return checkEndpoint(env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3');
+  if (env.AWS_ENDPOINT_URL) return checkEndpoint(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
+  const fromProfile = await loadConfig<string | undefined>(
     {
       environmentVariableSelector: () => undefined,
       configFileSelector: (profile) => profile.endpoint_url,
@@ -34,6 +41,7 @@ export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.Proce
     },
     { profile: opts.profile },
   )();
+  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${opts.profile ?? env.AWS_PROFILE ?? 'default'})`);
 }
 
 /** Region from the flag, the environment or the profile; S3-compatible servers rarely care, so default to us-east-1. */
@@ -79,7 +87,8 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
   const region = await resolveRegion(opts);
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, keepAliveMsecs: 1000 };
   const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  // One agent for the SDK and the byte path: --ca-bundle and --no-verify-ssl apply to both.
+  const httpsAgent = new https.Agent({ ...agentOptions, ...(await tlsAgentOptions(opts, env)) });
   const forcePathStyle = opts.addressingStyle ? opts.addressingStyle === 'path' : endpoint !== undefined;
   const config = {
     region,

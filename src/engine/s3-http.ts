@@ -64,10 +64,21 @@ export function encodeKey(key: string): string {
   return key.split('/').map(escapeUri).join('/');
 }
 
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** Text of an XML element, entities decoded as the SDK's parser does (MinIO writes ' as &#39;). */
+function xmlText(raw: string): string {
+  return raw.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (whole, e: string) => {
+    if (e[0] !== '#') return XML_ENTITIES[e] ?? whole;
+    const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
+    return n <= 0x10ffff ? String.fromCodePoint(n) : whole;
+  });
+}
+
 /** An S3 error as the SDK would shape it, so retry and explain rules treat both alike. */
-function s3Error(status: number, body: string, fallback: string): Error {
+export function s3Error(status: number, body: string, fallback: string): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? fallback;
-  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
+  const raw = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  const message = raw === undefined ? `HTTP ${status}` : xmlText(raw);
   return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
 }
 

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseArgs, type Command } from '../../src/cli/args.js';
+import { UsageError } from '../../src/errors.js';
+
+// No config file of the machine's user may leak in: XDG_CONFIG_HOME points at an empty directory.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-args-'));
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+const baseEnv = { XDG_CONFIG_HOME: home, HOME: home };
+
+async function parse(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Extract<Command, { name: 'cp' }>['options']> {
+  const command = await parseArgs(['cp', 'a', 's3://b/k', ...args], { stdout: new PassThrough(), version: '0', env: { ...baseEnv, ...env } });
+  if (command.name !== 'cp') throw new Error(`parsed as ${command.name}`);
+  return command.options;
+}
+
+async function refusal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const err = await parse(args, env).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UsageError);
+  return (err as UsageError).message;
+}
+
+function configFile(yaml: string): string {
+  const file = path.join(home, `config-${Math.random().toString(16).slice(2)}.yaml`);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+describe('numeric flags quote what was typed (yargs would have made it NaN)', () => {
+  it.each([
+    ['--jobs', 'abc', 'jobs'],
+    ['-j', 'many', 'jobs'],
+    ['--parallel', 'eight', 'parallel'],
+    ['--retries', '2x', 'retries'],
+  ] as const)('%s %s is refused; a whole number parses', async (flag, value, key) => {
+    expect(await refusal([flag, value])).toBe(`invalid --${key} '${value}': use a whole number of 1 or more`);
+    expect((await parse([flag, '4']))[key]).toBe(4);
+  });
+});
+
+describe('--stall-timeout', () => {
+  it.each([['0s'], ['0.5s']])('%s is refused: it would switch stall detection off or cut healthy connections; 1s is fine', async (value) => {
+    expect(await refusal(['--stall-timeout', value])).toBe(
+      `invalid --stall-timeout '${value}': use 1s or more (a connection that sends nothing for that long is cut and retried)`,
+    );
+    expect((await parse(['--stall-timeout', '1s'])).stallTimeoutMs).toBe(1000);
+  });
+  it('0 in the config file too', async () => {
+    expect(await refusal([], { S3XFER_CONFIG: configFile('stall-timeout: 0\n') })).toMatch(/^invalid stall-timeout '0': use 1s or more/);
+  });
+});
+
+describe('--endpoint-url', () => {
+  it.each([['notaurl'], ['ftp://host'], ['127.0.0.1:9000'], ['http://'], ['']])('%j is refused with a line naming it', async (value) => {
+    expect(await refusal(['--endpoint-url', value])).toBe(
+      `invalid --endpoint-url '${value}': use an http:// or https:// URL, e.g. http://127.0.0.1:9000 or https://s3.example.com`,
+    );
+  });
+  it('from S3XFER_ENDPOINT_URL too; http:// and https:// URLs (with a path) pass', async () => {
+    expect(await refusal([], { S3XFER_ENDPOINT_URL: 'nope' })).toMatch(/^invalid endpoint-url 'nope'/);
+    for (const value of ['http://127.0.0.1:9000', 'https://s3.example.com', 'https://host/base/path']) {
+      expect((await parse(['--endpoint-url', value])).endpointUrl).toBe(value);
+    }
+  });
+});
+
+describe('TLS options', () => {
+  it('--ca-bundle > S3XFER_CA_BUNDLE > config file; AWS_CA_BUNDLE beats the config file (the connection reads it)', async () => {
+    const config = configFile('ca-bundle: /from/config.pem\n');
+    expect((await parse(['--ca-bundle', '/flag.pem'], { S3XFER_CA_BUNDLE: '/env.pem', S3XFER_CONFIG: config })).caBundle).toBe('/flag.pem');
+    expect((await parse([], { S3XFER_CA_BUNDLE: '/env.pem', S3XFER_CONFIG: config })).caBundle).toBe('/env.pem');
+    expect((await parse([], { S3XFER_CONFIG: config })).caBundle).toBe('/from/config.pem');
+    expect((await parse([], { AWS_CA_BUNDLE: '/aws.pem', S3XFER_CONFIG: config })).caBundle).toBeUndefined();
+  });
+
+  it('--no-verify-ssl, S3XFER_VERIFY_SSL and verify-ssl in the config file', async () => {
+    expect((await parse([])).verifySsl).toBeUndefined();
+    expect((await parse(['--no-verify-ssl'])).verifySsl).toBe(false);
+    expect((await parse([], { S3XFER_VERIFY_SSL: 'false' })).verifySsl).toBe(false);
+    expect((await parse([], { S3XFER_CONFIG: configFile('verify-ssl: false\n') })).verifySsl).toBe(false);
+    expect((await parse(['--verify-ssl'], { S3XFER_CONFIG: configFile('verify-ssl: false\n') })).verifySsl).toBe(true);
+    expect(await refusal([], { S3XFER_VERIFY_SSL: 'maybe' })).toBe("invalid verify-ssl 'maybe': use true or false");
+  });
+
+  it('--help lists both', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    await parseArgs(['cp', '--help'], { stdout: out, version: '0', env: baseEnv });
+    expect(text).toContain('--ca-bundle');
+    expect(text).toMatch(/--verify-ssl .*--no-verify-ssl skips it/s);
+  });
+});
