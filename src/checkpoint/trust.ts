@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { mkdirp } from '../mkdirp.js';
 
 /**
  * A checkpoint is an instruction: which local file to read, where to send it,
@@ -143,7 +144,7 @@ export async function readTrustedCheckpoint(file: string): Promise<{ text: strin
  */
 export async function makePrivateDir(dir: string): Promise<void> {
   const abs = path.resolve(dir);
-  const first = await fs.mkdir(abs, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const first = await mkdirp(abs, PRIVATE_DIR_MODE);
   if (first === undefined) return;
   for (let d = abs; ; d = path.dirname(d)) {
     await fs.chmod(d, PRIVATE_DIR_MODE);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { TransferError } from '../errors.js';
 import { encodeName, fsPath } from '../local-path.js';
 import { tempOwnerPid, tempStem } from '../temp-name.js';
+import { mkdirp } from '../mkdirp.js';
 
 /** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
 export class UnsafeDestinationError extends TransferError {}
@@ -38,7 +39,7 @@ export class Destination {
   ensureDir(root: string, dir: string): Promise<void> {
     let p = this.dirs.get(dir);
     if (!p) {
-      p = !isBelow(root, dir) ? mkdirp(dir) : this.ensureDir(root, path.dirname(dir)).then(() => mkdirOne(dir, root));
+      p = !isBelow(root, dir) ? makeRoot(dir) : this.ensureDir(root, path.dirname(dir)).then(() => mkdirOne(dir, root));
       this.dirs.set(dir, p);
       // A failure is reported to this caller and retried by the next.
       p.catch(() => this.dirs.delete(dir));
@@ -88,8 +89,8 @@ async function realpathOf(p: string): Promise<string> {
   return encodeName(await fs.realpath(fsPath(p), { encoding: 'buffer' }));
 }
 
-async function mkdirp(dir: string): Promise<void> {
-  await fs.mkdir(fsPath(dir), { recursive: true });
+async function makeRoot(dir: string): Promise<void> {
+  await mkdirp(fsPath(dir));
 }
 
 /** One directory below the root: created, or found to be a real directory (never a link). */
