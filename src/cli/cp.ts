@@ -19,6 +19,7 @@ import { DEFAULTS } from './args.js';
 
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
+  const startedAt = Date.now();
   const src = parseLocation(opts.source, io.cwd);
   const dst = parseLocation(opts.destination, io.cwd);
   const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
@@ -78,6 +79,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       destination: new Destination(),
     };
     const summary = await runPlan(ctx, plan, {
+      startedAt,
       jobs: opts.jobs,
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,

@@ -9,6 +9,8 @@ import { uploadFile, type UploadResult, type UploadSession, type UploadJob } fro
 import { explainS3Error } from './s3-errors.js';
 
 export interface RunOptions {
+  /** When the command started (ms, ctx.now's clock): the summary's time is the run's wall time, planning included. */
+  startedAt?: number | undefined;
   /** Files in flight at once. */
   jobs: number;
   dryRun: boolean;
@@ -39,7 +41,7 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
   // A fatal error stops the transfers still to come and those in flight, as an interrupt does.
   const stopAll = new AbortController();
   const ctx: EngineContext = { ...outer, signal: anySignal(outer.signal, stopAll.signal) };
-  const started = ctx.now();
+  const started = opts.startedAt ?? ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
   for (const message of plan.warnings) ctx.emit({ type: 'warning', message });
   let nextId = 1;

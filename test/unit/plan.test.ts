@@ -130,3 +130,30 @@ describe('planCopy', () => {
     await expect(plan(src, dst, o, [{ key: 'k/..' }, { key: 'k/.' }])).rejects.toThrow(message);
   });
 });
+
+describe('-u downloads of a tree', () => {
+  it('the HEADs that read recorded mtimes run concurrently, not one after another', async () => {
+    const out = fs.mkdtempSync(path.join(root, 'heads-'));
+    const objects = Array.from({ length: 20 }, (_, i) => ({ key: `h/f${i}`, lastModifiedMs: T + 3600_000, mtimeMs: T }));
+    for (const o of objects) {
+      fs.writeFileSync(path.join(out, o.key.slice(2)), 'x');
+      fs.utimesSync(path.join(out, o.key.slice(2)), new Date(T), new Date(T));
+    }
+    let inFlight = 0;
+    let most = 0;
+    const store = fakeStore(objects);
+    const listed = { ...store, list: async function* () { for (const o of objects) yield { ...o, size: 1, etag: '"e"', mtimeMs: undefined }; } };
+    store.head = async (_b: string, key: string) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return { ...objects.find((o) => o.key === key)!, size: 1, etag: '"e"' };
+    };
+    const p = await planCopy(parseLocation('s3://bkt/h/', root), parseLocation(out, root), opts({ recursive: true, update: true }), {
+      store: { ...listed, head: store.head } as ObjectStore,
+      signal: new AbortController().signal,
+    });
+    expect(p.items.map((i) => i.action)).toEqual(Array(20).fill('skip'));
+    expect(most).toBeGreaterThan(1);
+  });
+});
