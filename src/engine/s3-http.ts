@@ -6,6 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { GetInput, GetOutput, PartInput, PutInput } from './store.js';
 import { formatS3 } from '../location.js';
+import { bodySize, type RequestBody } from './file-body.js';
 
 /**
  * The byte path, without the SDK's per-request machinery: measured here, the
@@ -108,6 +109,24 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * A streamed body goes piece by piece, the next one asked for only once the last
+ * is flushed to the socket (its buffer is then reused); a failure ends the request.
+ */
+function writeBody(req: http.ClientRequest, body: RequestBody | undefined): void {
+  if (body === undefined || Buffer.isBuffer(body)) {
+    req.end(body);
+    return;
+  }
+  void (async () => {
+    for await (const piece of body.pieces()) {
+      if (req.destroyed) return;
+      await new Promise<void>((resolve, reject) => req.write(piece, (err) => (err ? reject(err) : resolve())));
+    }
+    req.end();
+  })().catch((err: unknown) => req.destroy(err as Error));
+}
+
 export class S3DataPath {
   private readonly signer: SignatureV4;
   private readonly base: URL;
@@ -133,12 +152,12 @@ export class S3DataPath {
     method: string,
     bucket: string,
     key: string,
-    opts: { query?: Record<string, string>; headers?: Record<string, string>; body?: Buffer; signal: AbortSignal },
+    opts: { query?: Record<string, string>; headers?: Record<string, string>; body?: RequestBody; signal: AbortSignal },
   ): Promise<http.IncomingMessage> {
     const t = this.target(bucket, key);
     const host = t.port ? `${t.hostname}:${t.port}` : t.hostname;
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...opts.headers };
-    if (opts.body) headers['content-length'] = String(opts.body.length);
+    if (opts.body) headers['content-length'] = String(bodySize(opts.body));
     const signed = await this.signer.sign(
       { method, protocol: t.protocol, hostname: t.hostname, port: t.port, path: t.path, query: opts.query ?? {}, headers },
       // The SDK corrects for a skewed local clock on its own calls; ours use the same offset.
@@ -164,7 +183,7 @@ export class S3DataPath {
       // Inactivity, not total time: waiting for the reply or, later, for the body.
       req.setTimeout(this.opts.stallTimeoutMs, () => req.destroy(new StalledError(`no data for ${this.opts.stallTimeoutMs / 1000} s`)));
       req.on('error', reject);
-      req.end(opts.body);
+      writeBody(req, opts.body);
     });
   }
 
@@ -207,7 +226,7 @@ export class S3DataPath {
     };
   }
 
-  private async putBody(bucket: string, key: string, body: Buffer, headers: Record<string, string>, query: Record<string, string> | undefined, signal: AbortSignal) {
+  private async putBody(bucket: string, key: string, body: RequestBody, headers: Record<string, string>, query: Record<string, string> | undefined, signal: AbortSignal) {
     const res = await this.send('PUT', bucket, key, { headers, body, signal, ...(query ? { query } : {}) });
     await this.expectOk(res, [200]);
     res.resume();

@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { bodySize, type RequestBody } from './file-body.js';
 import { checkContentRange, type S3DataPath } from './s3-http.js';
 import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from './store.js';
 
@@ -31,8 +32,15 @@ export function decodeMtime(value: string | undefined): number | undefined {
  * A Buffer body is hashed with SHA-256 for SigV4; a stream goes as
  * UNSIGNED-PAYLOAD. We send a CRC32C the server checks, so a stream it is.
  */
-function streamOf(buf: Buffer): Readable {
-  return Readable.from([buf], { objectMode: false });
+function streamOf(body: RequestBody): Readable {
+  if (Buffer.isBuffer(body)) return Readable.from([body], { objectMode: false });
+  // The SDK may hold a piece past the next read: copy, since ours reuse one buffer.
+  return Readable.from(
+    (async function* () {
+      for await (const piece of body.pieces()) yield Buffer.from(piece);
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5. */
@@ -103,7 +111,7 @@ export class S3Store implements ObjectStore {
         Bucket: input.bucket,
         Key: input.key,
         Body: streamOf(input.body),
-        ContentLength: input.body.length,
+        ContentLength: bodySize(input.body),
         ChecksumCRC32C: input.crc32c,
         Metadata: input.metadata,
       }),
@@ -168,7 +176,7 @@ export class S3Store implements ObjectStore {
         UploadId: input.uploadId,
         PartNumber: input.partNumber,
         Body: streamOf(input.body),
-        ContentLength: input.body.length,
+        ContentLength: bodySize(input.body),
         ChecksumCRC32C: input.crc32c,
       }),
       { abortSignal: signal },

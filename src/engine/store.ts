@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RequestBody } from './file-body.js';
 
 /** What a listing or HEAD tells about an object. */
 export interface ObjectInfo {
@@ -31,7 +32,7 @@ export interface UploadInfo {
 export interface PutInput {
   bucket: string;
   key: string;
-  body: Buffer;
+  body: RequestBody;
   /** Base64 CRC32C of body: the server rejects the request if the bytes differ. */
   crc32c: string;
   metadata: Record<string, string>;
@@ -42,7 +43,7 @@ export interface PartInput {
   key: string;
   uploadId: string;
   partNumber: number;
-  body: Buffer;
+  body: RequestBody;
   crc32c: string;
 }
 

@@ -6,7 +6,8 @@ import { splitParts, type Part } from '../plan/part-size.js';
 import { formatS3 } from '../location.js';
 import { compositeCrc32c, crc32cBase64 } from './checksum.js';
 import type { EngineContext } from './context.js';
-import { SuspectObjectError, assertUnchanged, readFull } from './local-file.js';
+import { SuspectObjectError, assertUnchanged } from './local-file.js';
+import { sendFileRange } from './file-body.js';
 import { encodeMtime } from './s3-store.js';
 import { retryReporter, withRetry } from './retry.js';
 import { fsPath } from '../local-path.js';
@@ -72,19 +73,17 @@ async function putSingle(
   fh: fs.FileHandle,
   metadata: Record<string, string>,
 ): Promise<UploadResult> {
-  const buf = await ctx.memory.take(job.size);
-  try {
-    const body = await readFull(fh, buf, 0, job.path);
-    await assertUnchanged(fh, job, job.path);
-    const crc32c = crc32cBase64(body);
-    await withRetry(() => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal), {
-      policy: ctx.retry,
-      signal: ctx.signal,
-      onRetry: retryReporter(ctx, job.path),
-    });
-  } finally {
-    ctx.memory.release(buf);
-  }
+  const range = { fh, name: job.path, offset: 0, size: job.size };
+  await withRetry(
+    () =>
+      sendFileRange(ctx.memory, range, async (body, crc32c) => {
+        // Read whole and unchanged: the object will be one version of the file.
+        await assertUnchanged(fh, job, job.path);
+        await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal));
+      }),
+    { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, job.path) },
+  );
+  await assertUnchanged(fh, job, job.path);
   ctx.emit({ type: 'progress', id: job.id, bytes: job.size });
   return { bytesSent: job.size };
 }
@@ -127,17 +126,17 @@ async function putMultipart(
   const limit = pLimit(ctx.parallel);
   const sendPart = async (part: Part) => {
     if (failure !== undefined || signal.aborted) return;
-    const buf = await ctx.memory.take(part.size);
+    const range = { fh, name: job.path, offset: part.offset, size: part.size };
     try {
-      if (failure !== undefined || signal.aborted) return;
-      const body = await readFull(fh, buf, part.offset, job.path);
-      const crc32c = crc32cBase64(body);
-      const { etag } = await withRetry(
+      const { etag, crc32c } = await withRetry(
         () =>
-          ctx.store.uploadPart(
-            { bucket: job.bucket, key: job.key, uploadId: current.uploadId, partNumber: part.partNumber, body, crc32c },
-            signal,
-          ),
+          sendFileRange(ctx.memory, range, async (body, crc32c) => {
+            signal.throwIfAborted();
+            const uploaded = await unlessChanged(fh, job, () =>
+              ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId: current.uploadId, partNumber: part.partNumber, body, crc32c }, signal),
+            );
+            return { etag: uploaded.etag, crc32c };
+          }),
         { ...retry, signal },
       );
       current.done.set(part.partNumber, { partNumber: part.partNumber, size: part.size, etag, crc32c });
@@ -146,8 +145,6 @@ async function putMultipart(
     } catch (err) {
       if (failure === undefined) failure = err;
       stop.abort();
-    } finally {
-      ctx.memory.release(buf);
     }
   };
 
@@ -210,5 +207,15 @@ async function settleFailedUpload(
       type: 'warning',
       message: `could not abort upload ${state.uploadId} of ${formatS3(job.bucket, job.key)}: ${err instanceof Error ? err.message : String(err)}; remove it with 's3xfer uploads abort'`,
     });
+  }
+}
+
+/** A body the server refused (BadDigest) may be a file that changed between our two reads: say so, never retry it. */
+async function unlessChanged<T>(fh: fs.FileHandle, job: UploadJob, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    await assertUnchanged(fh, job, job.path);
+    throw err;
   }
 }
