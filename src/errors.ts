@@ -87,3 +87,36 @@ export function named(message: string, name: string, ...alsoNamed: string[]): st
   // '-' (standard input) is no name to look for.
   return [name, ...alsoNamed].some((n) => n.length > 1 && message.includes(n)) ? message : `${name}: ${message}`;
 }
+
+// The transfer errors, each a reason a transfer stops that the engine or a checkpoint reacts to.
+
+/** A connection that sent nothing for the stall timeout; retryable (see s3-errors.ts). */
+export class StalledError extends Error {
+  override name = 'StalledError';
+}
+
+export class TruncatedBodyError extends Error {
+  override name = 'TruncatedBodyError';
+  readonly code = 'ECONNRESET';
+}
+
+export class ObjectChangedError extends TransferError {
+  constructor(url: string) {
+    super(`${url} changed on the server during the download; rerun to fetch the new version`);
+  }
+}
+
+/** The file is not what the upload started with: the parts sent so far are worthless. */
+export class ChangedSourceError extends TransferError {}
+
+/** The server's checksum of the completed object is not ours: start over, never resume. */
+export class SuspectObjectError extends TransferError {}
+
+/** The bytes fetched are not the object's: keeping them for a resume would only fail again. */
+export class VerificationError extends TransferError {}
+
+/** Another live run holds this transfer: this run leaves it alone. */
+export class LockedError extends TransferError {}
+
+/** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
+export class UnsafeDestinationError extends TransferError {}

@@ -1,17 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type Command } from './cli/args.js';
 import { ExitCode, UserError, describeError } from './errors.js';
+import type { Io } from './cli/io.js';
 
-export interface Io {
-  argv: string[];
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** SIGINT/SIGTERM → abort; the second one forces an exit. */
-  onSignal: (handler: (signal: NodeJS.Signals) => void) => void;
-}
+export type { Io };
+
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

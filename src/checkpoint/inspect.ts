@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
-import { splitParts } from '../plan/part-size.js';
+import { splitParts } from '../engine/model.js';
 import { fsPath } from '../local-path.js';
 import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
 import { checkCheckpointDir, readTrustedCheckpoint } from './trust.js';

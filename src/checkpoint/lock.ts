@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { constants as fsc, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { TransferError } from '../errors.js';
+import { LockedError } from '../errors.js';
 
 /**
  * One run per checkpoint. Overlapping cron jobs are normal: the second run must
@@ -21,8 +21,6 @@ export interface LockOwner {
   nonce: string;
 }
 
-/** Another live run holds this transfer: this run leaves it alone. */
-export class LockedError extends TransferError {}
 
 /** An unreadable lock younger than this is being written; older, it is a crash's leftover. */
 const UNREADABLE_GRACE_MS = 30_000;

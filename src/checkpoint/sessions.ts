@@ -1,5 +1,4 @@
-import type { DownloadJob } from '../engine/download.js';
-import type { UploadJob } from '../engine/upload.js';
+import type { DownloadJob, UploadJob } from '../engine/model.js';
 import { CheckpointedDownload } from './download-session.js';
 import { CheckpointStore } from './store.js';
 import { CheckpointedUpload, type UploadSessionDeps } from './upload-session.js';

@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import { formatS3 } from '../location.js';
-import { splitParts } from '../plan/part-size.js';
+import { splitParts } from '../engine/model.js';
 import { formatSize } from '../size.js';
 import { crc32cBase64 } from '../engine/checksum.js';
 import { readFull } from '../engine/local-file.js';
 import type { ObjectStore, PartInfo } from '../engine/store.js';
-import type { MultipartState, UploadJob, UploadSession } from '../engine/upload.js';
+import type { MultipartState, UploadSession } from '../engine/upload.js';
+import type { UploadJob } from '../engine/model.js';
 import type { Emit } from '../report/events.js';
 import type { ResumeOptions, UploadCheckpoint } from './schema.js';
 import { CHECKPOINT_VERSION } from './schema.js';
@@ -14,7 +15,8 @@ import { loadForResume } from './load.js';
 import { fsPath } from '../local-path.js';
 import { CheckpointLock } from './lock.js';
 import { findOrphans } from './orphans.js';
-import { ChangedSourceError, SuspectObjectError } from '../engine/local-file.js';
+import { isNoSuchUpload } from '../engine/s3-errors.js';
+import { ChangedSourceError, SuspectObjectError } from '../errors.js';
 
 export interface UploadSessionDeps {
   store: ObjectStore;
@@ -25,10 +27,6 @@ export interface UploadSessionDeps {
   now: () => Date;
 }
 
-const isNoSuchUpload = (err: unknown) => {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404;
-};
 
 /**
  * A `.ucp` checkpoint for one multipart upload: found again by id, validated

@@ -4,7 +4,7 @@ import { loadConfig, pick, type Config } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
-import { MiB } from '../plan/part-size.js';
+import { MiB } from '../engine/model.js';
 import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */

@@ -10,8 +10,9 @@ import { isOurTempFor } from '../temp-name.js';
 import { lockHolder } from '../checkpoint/lock.js';
 import { findOrphans } from '../checkpoint/orphans.js';
 import { CheckpointStore } from '../checkpoint/store.js';
-import type { Io } from '../main.js';
+import type { Io } from './io.js';
 import type { CommonOptions, ConnectionFlags } from './args.js';
+import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { connect, requireCheckpointDir, type Connected } from './connect.js';
 
 type Deps = Io & { signal: AbortSignal };
@@ -157,7 +158,7 @@ export async function checkpointClean(
               await store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, id, io.signal);
               what += `, aborted upload ${id} of s3://${cp.destination.bucket}/${cp.destination.key}`;
             } catch (err) {
-              if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+              if (!isNoSuchUpload(err)) throw err;
               what += ', its upload was already gone';
             }
           }
@@ -175,7 +176,7 @@ export async function checkpointClean(
           const conn = await connect(opts, io.env);
           try {
             await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal).catch((err: unknown) => {
-              if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+              if (!isNoSuchUpload(err)) throw err;
             });
           } finally {
             conn.client.destroy();

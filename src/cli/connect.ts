@@ -11,12 +11,12 @@ export interface Connected extends S3Connection {
 
 /** One S3 client and store per command; sockets enough for every request in flight. */
 export async function connect(
-  flags: ConnectionFlags & { stallTimeoutMs?: number | undefined; debug?: boolean | undefined; retries?: number | undefined },
+  flags: ConnectionFlags & { stallTimeoutMs?: number | undefined; debug?: boolean | undefined },
   env: NodeJS.ProcessEnv,
   maxSockets = 16,
 ): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
-  return { ...conn, store: new S3Store(conn.client, conn.dataPath, conn.streamClient) };
+  return { ...conn, store: new S3Store(conn.client, conn.dataPath) };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

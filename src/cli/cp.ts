@@ -6,7 +6,7 @@ import { runPlan } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
 import { createReporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
-import type { Io } from '../main.js';
+import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
 import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, recordedConnection } from './connect.js';

@@ -3,7 +3,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { listCheckpoints, resolveIds, summarize, type CheckpointEntry } from '../checkpoint/inspect.js';
 import type { Checkpoint } from '../checkpoint/schema.js';
-import type { Io } from '../main.js';
+import type { Io } from './io.js';
 import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
 import { requireCheckpointDir } from './connect.js';
 import { runCp } from './cp.js';

@@ -5,7 +5,7 @@ import { formatSize } from '../size.js';
 import { listCheckpoints } from '../checkpoint/inspect.js';
 import { explainS3Error } from '../engine/s3-errors.js';
 import { formatTable } from '../report/table.js';
-import type { Io } from '../main.js';
+import type { Io } from './io.js';
 import type { CommonOptions } from './args.js';
 import { connect, type Connected } from './connect.js';
 import fs from 'node:fs/promises';
@@ -13,6 +13,7 @@ import pLimit from 'p-limit';
 import path from 'node:path';
 import { orphansOf } from '../checkpoint/orphans.js';
 import type { UploadCheckpoint } from '../checkpoint/schema.js';
+import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { lockHolder } from '../checkpoint/lock.js';
 
 type Deps = Io & { signal: AbortSignal };
@@ -63,7 +64,7 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
         parts = await conn.store.listParts(loc.bucket, u.key, u.uploadId, io.signal);
       } catch (err) {
         // Completed or aborted since the listing: no longer open.
-        if ((err as { name?: string }).name === 'NoSuchUpload') return undefined;
+        if (isNoSuchUpload(err)) return undefined;
         throw err;
       }
       const cp = needed.get(u.uploadId);

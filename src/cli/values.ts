@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { formatSize, parseSize } from '../size.js';
-import { MAX_PART_SIZE, MIN_PART_SIZE } from '../plan/part-size.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE } from '../engine/model.js';
 
 // Checks of flag, environment and config-file values: each error quotes the value and says what to use.
 

@@ -1,12 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { TransferError } from '../errors.js';
+import { UnsafeDestinationError } from '../errors.js';
 import { encodeName, fsPath } from '../local-path.js';
 import { tempOwnerPid, tempStem } from '../temp-name.js';
 import { mkdirp } from '../mkdirp.js';
 
-/** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
-export class UnsafeDestinationError extends TransferError {}
 
 /** `dir` is strictly inside `root`. */
 const isBelow = (root: string, dir: string) => dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);

@@ -1,5 +1,5 @@
 import fs, { type FileHandle } from 'node:fs/promises';
-import { TransferError } from '../errors.js';
+import { ChangedSourceError, TransferError } from '../errors.js';
 import { fsPath } from '../local-path.js';
 
 /** Read exactly buf.length bytes at `position`; a short read means the file shrank. */
@@ -13,11 +13,7 @@ export async function readFull(fh: FileHandle, buf: Buffer, position: number, na
   return buf;
 }
 
-/** The file is not what the upload started with: the parts sent so far are worthless. */
-export class ChangedSourceError extends TransferError {}
 
-/** The server's checksum of the completed object is not ours: start over, never resume. */
-export class SuspectObjectError extends TransferError {}
 
 export function changedWhileReading(name: string): TransferError {
   return new ChangedSourceError(`${name} changed while it was being uploaded: rerun to upload the new version`);

@@ -1,4 +1,6 @@
-import { isAbort } from '../errors.js';
+import { isRetryable } from './s3-errors.js';
+
+export { isRetryable };
 import type { Emit } from '../report/events.js';
 
 export interface RetryPolicy {
@@ -6,44 +8,6 @@ export interface RetryPolicy {
   attempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-}
-
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EAI_AGAIN',
-  'ECONNREFUSED',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeTooSkewed',
-  'SlowDown',
-  'InternalError',
-  'ServiceUnavailable',
-  'Throttling',
-  'ThrottlingException',
-  'RequestTimeoutException',
-  'StalledError',
-  // The bytes were damaged on the way (the server's checksum disagreed): send them again.
-  'BadDigest',
-  'XAmzContentChecksumMismatch',
-]);
-
-/**
- * Retry what a second attempt can fix (network faults, 5xx, 429, SlowDown);
- * never an abort, auth failures or other 4xx.
- */
-export function isRetryable(err: unknown): boolean {
-  if (isAbort(err) || !(err instanceof Error)) return false;
-  const e = err as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined) {
-    if (status === 429 || status >= 500) return true;
-    if (status >= 400) return RETRYABLE_CODES.has(e.Code ?? e.name);
-  }
-  return RETRYABLE_CODES.has(e.code ?? '') || RETRYABLE_CODES.has(e.name) || e.$retryable !== undefined;
 }
 
 /** Exponential backoff with full jitter (AWS architecture blog's recommendation). */

@@ -2,10 +2,11 @@ import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
 import { FatalError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
-import type { Plan, PlanItem } from '../plan/plan.js';
+import { encodeMtime, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
+import { uploadStream } from './upload-stream.js';
 import type { EngineContext } from './context.js';
-import { downloadObject, type DownloadJob, type DownloadSession } from './download.js';
-import { uploadFile, type UploadResult, type UploadSession, type UploadJob } from './upload.js';
+import { downloadObject, type DownloadSession } from './download.js';
+import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
 import { explainS3Error } from './s3-errors.js';
 
 export interface RunOptions {
@@ -105,18 +106,8 @@ async function runItem(
       const job = { ...item.job, id };
       result = await downloadObject(ctx, job, opts.downloadSession?.(job));
     } else {
-      const out = await ctx.store.putStream(
-        {
-          bucket: item.bucket,
-          key: item.key,
-          body: opts.stdin as import('node:stream').Readable,
-          metadata: { mtime: (ctx.now() / 1000).toFixed(3) },
-          partSize: opts.streamPartSize,
-          parallel: ctx.parallel,
-        },
-        ctx.signal,
-        (bytes) => ctx.emit({ type: 'progress', id, bytes }),
-      );
+      const target = { id, bucket: item.bucket, key: item.key, metadata: { mtime: encodeMtime(ctx.now()) }, partSize: opts.streamPartSize };
+      const out = await uploadStream(ctx, target, opts.stdin as AsyncIterable<Buffer>);
       result = { bytesSent: out.size, size: out.size };
     }
     summary.copied++;

@@ -15,8 +15,6 @@ export interface ConnectionOptions {
   addressingStyle?: 'path' | 'virtual' | undefined;
   /** Sockets kept open per host: at least the requests in flight. */
   maxSockets: number;
-  /** Attempts per request for the standard-input client. */
-  retries?: number | undefined;
   /** Show the SDK's own warnings on stderr. */
   debug?: boolean | undefined;
   /** A request whose connection sends nothing for this long fails (and is retried). */
@@ -78,8 +76,6 @@ export interface S3Connection {
   region: string;
   /** GET/PUT/UploadPart without the SDK's per-request overhead (undefined: the SDK carries them). */
   dataPath: S3DataPath | undefined;
-  /** The same settings with the SDK's retries on: for lib-storage (standard input). */
-  streamClient: S3Client;
 }
 
 export async function createS3Client(opts: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<S3Connection> {
@@ -109,7 +105,6 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     logger: opts.debug ? debugLogger : silentLogger,
   } satisfies S3ClientConfig;
   const client = new S3Client(config);
-  const streamClient = new S3Client({ ...config, maxAttempts: opts.retries ?? 5 });
   // Our byte path knows the standard AWS partition only; elsewhere (China, GovCloud, FIPS, dual-stack)
   // the SDK's endpoint rules decide, and the SDK carries the bytes too.
   const sdkOnly =
@@ -125,5 +120,5 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
     clockOffsetMs: () => client.config.systemClockOffset ?? 0,
   });
-  return { client, streamClient, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
+  return { client, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

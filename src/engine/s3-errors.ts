@@ -1,4 +1,67 @@
-import { FatalError, TransferError, UserError } from '../errors.js';
+import { FatalError, TransferError, UserError, isAbort } from '../errors.js';
+
+// What kind of failure an error is, asked in one place by the engine, the checkpoints and the commands.
+
+const statusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+const codeOf = (err: unknown) => {
+  const e = err as { Code?: string; name?: string } | undefined;
+  return e?.Code ?? e?.name;
+};
+
+/** The object (or bucket) is not there: a HEAD's bodiless 404 or a NoSuchKey. */
+export function isNotFound(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'NotFound' || code === 'NoSuchKey' || statusOf(err) === 404;
+}
+
+/** The multipart upload is gone: completed, aborted, or expired by a lifecycle rule. */
+export function isNoSuchUpload(err: unknown): boolean {
+  return codeOf(err) === 'NoSuchUpload' || (statusOf(err) === 404 && codeOf(err) !== 'NoSuchBucket');
+}
+
+/** If-Match failed: the object changed since we pinned its ETag. */
+export function isPreconditionFailed(err: unknown): boolean {
+  return statusOf(err) === 412 || codeOf(err) === 'PreconditionFailed';
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeoutException',
+  'StalledError',
+  // The bytes were damaged on the way (the server's checksum disagreed): send them again.
+  'BadDigest',
+  'XAmzContentChecksumMismatch',
+]);
+
+/**
+ * Retry what a second attempt can fix (network faults, 5xx, 429, SlowDown);
+ * never an abort, auth failures or other 4xx.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (isAbort(err) || !(err instanceof Error)) return false;
+  const e = err as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) {
+    if (status === 429 || status >= 500) return true;
+    if (status >= 400) return RETRYABLE_CODES.has(e.Code ?? e.name);
+  }
+  return RETRYABLE_CODES.has(e.code ?? '') || RETRYABLE_CODES.has(e.name) || e.$retryable !== undefined;
+}
+
 
 /** Where an error happened, for its message. */
 export interface ErrorPlace {

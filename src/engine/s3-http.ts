@@ -1,10 +1,11 @@
+import { StalledError } from '../errors.js';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
-import type { GetInput, GetOutput, PartInput, PutInput } from './store.js';
+import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type PartInput, type PutInput } from './store.js';
 import { formatS3 } from '../location.js';
 import { bodySize, type RequestBody } from './file-body.js';
 
@@ -28,10 +29,6 @@ export interface DataPathOptions {
   clockOffsetMs: () => number;
 }
 
-/** A connection that sent nothing for the stall timeout; retryable (see retry.ts). */
-export class StalledError extends Error {
-  override name = 'StalledError';
-}
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 const toBuffer = (d: SourceData) =>
@@ -95,11 +92,6 @@ export function checkContentRange(input: GetInput, status: number | undefined, c
   });
 }
 
-/** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5. */
-function etagIsMd5(h: http.IncomingHttpHeaders): boolean {
-  const sse = String(h['x-amz-server-side-encryption'] ?? '');
-  return !sse.startsWith('aws:kms') && h['x-amz-server-side-encryption-customer-algorithm'] === undefined;
-}
 
 const STATUS_NAMES: Record<number, string> = { 304: 'NotModified', 403: 'Forbidden', 404: 'NotFound', 412: 'PreconditionFailed' };
 
@@ -127,7 +119,9 @@ function writeBody(req: http.ClientRequest, body: RequestBody | undefined): void
   })().catch((err: unknown) => req.destroy(err as Error));
 }
 
-export class S3DataPath {
+const header = (h: http.IncomingHttpHeaders, name: string) => (typeof h[name] === 'string' ? h[name] : undefined);
+
+export class S3DataPath implements DataPath {
   private readonly signer: SignatureV4;
   private readonly base: URL;
 
@@ -222,7 +216,7 @@ export class S3DataPath {
       metadata,
       lastModifiedMs: h['last-modified'] ? Date.parse(h['last-modified']) : 0,
       checksumCRC32C: typeof h['x-amz-checksum-crc32c'] === 'string' ? h['x-amz-checksum-crc32c'] : undefined,
-      etagIsMd5: etagIsMd5(h),
+      etagIsMd5: etagIsMd5(header(h, 'x-amz-server-side-encryption'), header(h, 'x-amz-server-side-encryption-customer-algorithm')),
     };
   }
 

@@ -74,18 +74,24 @@ export interface GetOutput {
  * The object-store port: everything the engine asks of S3. The S3 adapter
  * implements it; tests may wrap it to count or break calls.
  */
+/** SSE-KMS and SSE-C objects have 32-hex ETags that are not their MD5: from the response's SSE headers. */
+export function etagIsMd5(serverSideEncryption: string | undefined, customerAlgorithm: string | undefined): boolean {
+  return !String(serverSideEncryption ?? '').startsWith('aws:kms') && customerAlgorithm === undefined;
+}
+
+/** Where the bytes go: our own signed HTTP path or the SDK's. */
+export interface DataPath {
+  put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
+  uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }>;
+  get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
+}
+
 export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
   head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
   partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
-  /** Upload a stream of unknown length (stdin). */
-  putStream(
-    input: { bucket: string; key: string; body: Readable; metadata: Record<string, string>; partSize: number; parallel: number },
-    signal: AbortSignal,
-    onProgress: (bytes: number) => void,
-  ): Promise<{ etag: string; size: number }>;
   createMultipartUpload(
     input: { bucket: string; key: string; metadata: Record<string, string> },
     signal: AbortSignal,

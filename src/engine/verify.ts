@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { TransferError } from '../errors.js';
+import { VerificationError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { Crc32c, compositeCrc32c, uint32Base64 } from './checksum.js';
 import type { ObjectStore } from './store.js';
 
 const BLOCK = 8 * 1024 * 1024;
 
-/** The bytes fetched are not the object's: keeping them for a resume would only fail again. */
-export class VerificationError extends TransferError {}
 
 /** A plain MD5 ETag (single-part, not SSE-KMS/C): 32 hex digits in quotes. */
 export function md5FromEtag(etag: string): string | undefined {

@@ -13,10 +13,9 @@ import {
   type S3Location,
 } from '../location.js';
 import type { ObjectInfo, ObjectStore } from '../engine/store.js';
-import type { UploadJob } from '../engine/upload.js';
-import type { DownloadJob } from '../engine/download.js';
+import type { Plan, PlanItem } from '../engine/model.js';
 import type { PathFilter } from './filter.js';
-import { choosePartSize } from './part-size.js';
+import { choosePartSize } from '../engine/model.js';
 import { decideCompleted, decideDownload, decideDownloadCompleted, decideUpload } from './update.js';
 import { walkLocal } from './walk.js';
 import { fsPath } from '../local-path.js';
@@ -40,18 +39,6 @@ export interface PlanOptions {
   skipCompleted: boolean;
   /** Directories an upload walk never enters (`dev:ino`): the checkpoint directory. */
   skipDirs?: ReadonlySet<string> | undefined;
-}
-
-export type PlanItem =
-  | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
-  | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
-  | { action: 'stdin'; bucket: string; key: string }
-  | { action: 'skip'; source: string; destination: string; reason: string }
-  | { action: 'refuse'; source: string; destination: string; message: string };
-
-export interface Plan {
-  items: PlanItem[];
-  warnings: string[];
 }
 
 export interface PlanDeps {

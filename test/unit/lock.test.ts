@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointLock, LockedError, lockHolder } from '../../src/checkpoint/lock.js';
+import { CheckpointLock, lockHolder } from '../../src/checkpoint/lock.js';
+import { LockedError } from '../../src/errors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-lock-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

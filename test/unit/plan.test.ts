@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLocation } from '../../src/location.js';
 import { compileFilter } from '../../src/plan/filter.js';
-import { planCopy, type PlanItem, type PlanOptions } from '../../src/plan/plan.js';
+import { planCopy, type PlanOptions } from '../../src/plan/plan.js';
+import type { PlanItem } from '../../src/engine/model.js';
 import type { ObjectInfo, ObjectStore } from '../../src/engine/store.js';
 
 const MiB = 1024 * 1024;

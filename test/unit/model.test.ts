@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MiB, choosePartSize, splitParts } from '../../src/plan/part-size.js';
+import { MiB, choosePartSize, splitParts } from '../../src/engine/model.js';
 
 describe('choosePartSize', () => {
   it.each([

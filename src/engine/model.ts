@@ -47,3 +47,58 @@ export function splitParts(size: number, partSize: number): Part[] {
   }
   return parts;
 }
+
+// The transfer model: what the plan hands the engine, one job per file.
+
+export interface UploadJob {
+  id: number;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  bucket: string;
+  key: string;
+  /** Multipart when set; single PUT otherwise. */
+  partSize?: number | undefined;
+}
+
+export interface DownloadJob {
+  id: number;
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  lastModifiedMs: number;
+  mtimeMs?: number | undefined;
+  versionId?: string | undefined;
+  path: string;
+  /** The destination directory the user named: nothing is written outside it, no link below it is followed. */
+  root: string;
+  /** Parallel ranged GETs of this size when set; one GET otherwise. */
+  partSize?: number | undefined;
+  /** Progress is kept (and resumable) in chunks of this size within each range. */
+  chunkSize: number;
+}
+
+export type PlanItem =
+  | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
+  | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
+  | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'skip'; source: string; destination: string; reason: string }
+  | { action: 'refuse'; source: string; destination: string; message: string };
+
+export interface Plan {
+  items: PlanItem[];
+  warnings: string[];
+}
+
+/** The `mtime` metadata s3xfer records on uploads and restores on downloads. */
+/** Seconds since the epoch with a fraction, as rclone writes `mtime`. */
+export function encodeMtime(mtimeMs: number): string {
+  return (mtimeMs / 1000).toFixed(3);
+}
+
+export function decodeMtime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+}

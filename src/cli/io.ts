@@ -1,0 +1,11 @@
+/** What a command gets from the process: arguments, environment, streams and signals. Passed in, never global. */
+export interface Io {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** SIGINT/SIGTERM/SIGHUP → abort; the second one forces an exit. */
+  onSignal: (handler: (signal: NodeJS.Signals) => void) => void;
+}
