@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+
 // The SDK warns on Node 20 on every run; users must never see SDK noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // `--version` answers before anything else loads: scripts call it to probe for the tool.
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
-  const { readFileSync } = await import('node:fs');
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
   process.exit(0);
 }
@@ -22,7 +23,17 @@ process.stdout.on('error', () => {
 });
 process.stderr.on('error', () => {});
 
-let signals = 0;
+/** `nohup s3xfer …` ignores SIGHUP on purpose: a handler of ours must not undo that. */
+function ignoredAtStart(signalNumber) {
+  try {
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(signalNumber - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+const seen = new Set();
 const code = await main({
   argv: args,
   env: process.env,
@@ -32,14 +43,16 @@ const code = await main({
   stderr: process.stderr,
   onSignal(handler) {
     const on = (signal) => {
-      // A second signal means "now": exit without waiting for cleanup.
-      if (++signals > 1) process.exit(130);
-      handler(signal);
+      // The same signal twice (a second Ctrl-C) means "now": exit without waiting for cleanup.
+      if (seen.has(signal)) process.exit(130);
+      const first = seen.size === 0;
+      seen.add(signal);
+      if (first) handler(signal);
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
     // A closed terminal or a dropped ssh session: stop cleanly and keep what can be resumed.
-    process.on('SIGHUP', on);
+    if (!ignoredAtStart(1)) process.on('SIGHUP', on);
   },
 });
 process.exitCode = code;

@@ -54,9 +54,13 @@ export function encodeText(text: string): string {
   return text.includes(QUOTE) ? text.replaceAll(QUOTE, QUOTE + QUOTE) : text;
 }
 
-const HEX = /^[0-9A-F]{2}$/;
+/**
+ * Only bytes 0x80–0xFF are ever escaped (every ASCII byte is valid UTF-8), so
+ * only those decode: a key's `‛2F‛2E‛2E` must never become `/..` on disk.
+ */
+const HEX = /^[89A-F][0-9A-F]$/;
 
-/** Encoded form → the bytes the filesystem knows. A lone `‛` not followed by `‛` or hex stays itself. */
+/** Encoded form → the bytes the filesystem knows. A `‛` not followed by `‛` or an escaped byte stays itself. */
 export function decodeToBytes(encoded: string): Buffer {
   const parts: Buffer[] = [];
   let from = 0;

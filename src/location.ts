@@ -23,7 +23,7 @@ export type Location = S3Location | LocalLocation | StdinLocation;
 const MAX_KEY_BYTES = 1024;
 
 /** Parse a command-line location: `s3://bucket/key`, `-` (stdin), or a local path. */
-export function parseLocation(text: string, cwd: string): Location {
+export function parseLocation(text: string, cwd: string, encoded = false): Location {
   if (text === '-') return { kind: 'stdin' };
   if (/^s3:/i.test(text)) {
     const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(text);
@@ -37,7 +37,7 @@ export function parseLocation(text: string, cwd: string): Location {
   }
   return {
     kind: 'local',
-    path: encodeText(path.resolve(cwd, text)),
+    path: encoded ? path.resolve(cwd, text) : encodeText(path.resolve(cwd, text)),
     isDirHint: text.endsWith('/') || text.endsWith(path.sep) || text === '.' || text === '..',
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { QUOTE } from './local-path.js';
 
 /**
  * Download temp files: hidden, beside the destination (same filesystem, so the
@@ -18,11 +19,28 @@ const TEMP_RE = /^\.(.+)\.s3xfer-(?:([0-9a-z]{1,7})-)?[0-9a-f]+\.part$/;
 export function tempStem(name: string): string {
   if (Buffer.byteLength(name) + OVERHEAD <= NAME_MAX) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
-  let cut = name.slice(0, KEEP_BYTES);
-  while (Buffer.byteLength(cut) > KEEP_BYTES) cut = cut.slice(0, -1);
-  // Never split a UTF-16 surrogate pair: the name must stay valid UTF-8.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}~${hash}`;
+  return `${cutWhole(name, KEEP_BYTES)}~${hash}`;
+}
+
+/**
+ * The longest prefix of at most `max` bytes that ends neither inside a
+ * character nor inside a `‛XX` or `‛‛` escape (local-path.ts): cut there, a
+ * name would read back differently and never match its own temp files.
+ */
+function cutWhole(name: string, max: number): string {
+  let end = 0;
+  let bytes = 0;
+  for (let i = 0; i < name.length; ) {
+    const escape = name[i] === QUOTE ? (name[i + 1] === QUOTE ? 2 : /^[89A-F][0-9A-F]$/.test(name.slice(i + 1, i + 3)) ? 3 : 1) : 0;
+    const cp = name.codePointAt(i)!;
+    const len = escape || (cp > 0xffff ? 2 : 1);
+    const size = Buffer.byteLength(name.slice(i, i + len));
+    if (bytes + size > max) break;
+    bytes += size;
+    i += len;
+    end = i;
+  }
+  return name.slice(0, end);
 }
 
 /** A new temp path for `dest`, unique per process and call. */

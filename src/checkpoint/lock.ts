@@ -78,7 +78,8 @@ export class CheckpointLock {
   /** Take the lock, taking over a dead owner's; throws LockedError when a live run holds it. */
   static async acquire(file: string, what: string, now: () => Date = () => new Date()): Promise<CheckpointLock> {
     const owner: LockOwner = { pid: process.pid, host: os.hostname(), processStart: processStart('self'), since: now().toISOString(), nonce: randomBytes(8).toString('hex') };
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * attempt));
       if (await create(file, owner)) return new CheckpointLock(file, owner);
       const read = await readOwner(file);
       if (!read) continue; // released meanwhile: try again
@@ -115,25 +116,33 @@ async function create(file: string, owner: LockOwner): Promise<boolean> {
   return true;
 }
 
+/** A take-over guard left by a run that died while taking over: older than this, it is removed. */
+const GUARD_STALE_MS = 10_000;
+
 /**
- * Remove a dead owner's lock so that `create` can race for it. Two runs may both
- * find it dead: a rename to a name of our own is atomic, so only one of them
- * moves the file; the other finds it gone. If what we moved is no longer the
- * dead owner's (a live run took it meanwhile), it is put back.
+ * Remove a dead owner's lock so that `create` can race for it. Take-overs are
+ * serialised by a guard directory (mkdir is atomic): inside it, the lock is read
+ * again and removed only if it is still the dead owner's, so no run ever
+ * removes a lock a live run has just taken. Ordinary creators need no guard:
+ * O_EXCL fails while any lock file exists.
  */
 async function takeOver(file: string, dead: LockOwner | undefined): Promise<void> {
-  const aside = `${file}.${randomBytes(6).toString('hex')}.stale`;
+  const guard = `${file}.takeover`;
   try {
-    await fs.rename(file, aside);
+    await fs.mkdir(guard, { mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const st = await fs.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fs.rmdir(guard).catch(() => {});
+    return; // someone else is taking over: the caller tries again
   }
-  const moved = await readOwner(aside);
-  if (moved?.owner && dead && moved.owner.nonce !== dead.nonce && ownerAlive(moved.owner)) {
-    await fs.link(aside, file).catch(() => {});
+  try {
+    const now = await readOwner(file);
+    const same = now && (dead ? now.owner?.nonce === dead.nonce : !now.owner && now.ageMs > UNREADABLE_GRACE_MS);
+    if (same) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rmdir(guard).catch(() => {});
   }
-  await fs.rm(aside, { force: true });
 }
 
 function lockedError(what: string, owner: LockOwner | undefined, file: string): LockedError {

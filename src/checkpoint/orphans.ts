@@ -3,23 +3,35 @@ import type { UploadCheckpoint } from './schema.js';
 
 /**
  * Clocks of client and server may differ: S3 accepts signatures up to 15 minutes
- * off, so an upload initiated up to that long "before" the intent may be ours.
+ * off, so an upload initiated that long "before" or "after" the intent may be ours.
  */
 export const CLOCK_SKEW_MS = 15 * 60_000;
+/** CreateMultipartUpload is sent right after the intent is saved; its retries take at most a few minutes. */
+const CREATE_WINDOW_MS = 5 * 60_000;
 
 /**
  * Uploads a run created for this checkpoint's key after recording its intent,
  * but was killed before it could record their ID: no checkpoint knows them.
- * `held` are upload IDs other checkpoints still need.
+ * Only those initiated close to the intent (an upload of the same key started
+ * later, by someone else, is not ours), and none that `held` (upload IDs other
+ * checkpoints still need) names.
  */
 export function orphansOf(cp: UploadCheckpoint, uploads: readonly UploadInfo[], held: ReadonlySet<string> = new Set()): UploadInfo[] {
   if (cp.uploadId !== undefined || cp.intentAt === undefined) return [];
-  const since = Date.parse(cp.intentAt) - CLOCK_SKEW_MS;
-  return uploads.filter((u) => u.key === cp.destination.key && u.initiatedMs >= since && !held.has(u.uploadId));
+  const intent = Date.parse(cp.intentAt);
+  const [from, to] = [intent - CLOCK_SKEW_MS, intent + CLOCK_SKEW_MS + CREATE_WINDOW_MS];
+  return uploads.filter((u) => u.key === cp.destination.key && u.initiatedMs >= from && u.initiatedMs <= to && !held.has(u.uploadId));
 }
 
-/** List the bucket's incomplete uploads and pick this checkpoint's orphans. */
-export async function findOrphans(store: ObjectStore, cp: UploadCheckpoint, signal: AbortSignal): Promise<UploadInfo[]> {
+/** List the key's incomplete uploads and pick this checkpoint's orphans. */
+export async function findOrphans(store: ObjectStore, cp: UploadCheckpoint, held: ReadonlySet<string>, signal: AbortSignal): Promise<UploadInfo[]> {
   if (cp.uploadId !== undefined || cp.intentAt === undefined) return [];
-  return orphansOf(cp, await store.listUploads(cp.destination.bucket, signal));
+  return orphansOf(cp, await store.listUploads(cp.destination.bucket, signal, cp.destination.key), held);
+}
+
+/** Upload IDs that checkpoints in a directory still need. */
+export function heldUploads(checkpoints: readonly { checkpoint?: { kind: string; uploadId?: string | undefined } | undefined }[]): Set<string> {
+  const ids = new Set<string>();
+  for (const e of checkpoints) if (e.checkpoint?.kind === 'upload' && e.checkpoint.uploadId) ids.add(e.checkpoint.uploadId);
+  return ids;
 }

@@ -17,7 +17,7 @@ export function checkpointId(absSource: string, destinationUrl: string, endpoint
 /** Checkpoint files in one directory, written atomically. */
 export class CheckpointStore {
   private trusted: Promise<boolean> | undefined;
-  constructor(readonly dir: string) {}
+  constructor(public dir: string) {}
 
   /** Once per command: the directory and the checkpoints in it are the user's alone (see trust.ts). */
   private trust(): Promise<boolean> {
@@ -39,6 +39,8 @@ export class CheckpointStore {
     try {
       await makePrivateDir(this.dir);
       await this.trust();
+      // From here on, the directory that was checked, not a path whose links could be re-pointed.
+      this.dir = await fs.realpath(this.dir);
       await fs.access(this.dir, fs.constants.W_OK);
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -83,6 +85,15 @@ export class CheckpointStore {
     const stale = new RegExp(`^${id}\\${EXT[kind]}\\.\\d+$`);
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
     await Promise.all(names.filter((n) => stale.test(n)).map((n) => fs.rm(path.join(this.dir, n), { force: true })));
+  }
+
+  /** A checkpoint file of this directory by name (a `.corrupt` one too): removed, the directory fsynced. */
+  async removeFile(file: string): Promise<void> {
+    if (path.dirname(file) !== this.dir && path.dirname(path.resolve(file)) !== path.resolve(this.dir)) {
+      throw new Error(`${file} is not in the checkpoint directory ${this.dir}`);
+    }
+    await fs.rm(file, { force: true });
+    await fsyncDir(this.dir);
   }
 
   async remove(id: string, kind: CheckpointKind): Promise<void> {

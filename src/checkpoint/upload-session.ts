@@ -14,7 +14,8 @@ import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
 import { loadForResume } from './load.js';
 import { fsPath } from '../local-path.js';
 import { CheckpointLock } from './lock.js';
-import { findOrphans } from './orphans.js';
+import { findOrphans, heldUploads } from './orphans.js';
+import { listCheckpoints } from './inspect.js';
 import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { ChangedSourceError, SuspectObjectError } from '../errors.js';
 
@@ -98,10 +99,27 @@ export class CheckpointedUpload implements UploadSession {
 
   /** A run killed between CreateMultipartUpload and its first save left uploads nobody knows: abort them. */
   private async abortOrphans(cp: UploadCheckpoint, signal: AbortSignal): Promise<void> {
-    for (const u of await findOrphans(this.deps.store, cp, signal)) {
+    let orphans;
+    try {
+      const held = heldUploads(await listCheckpoints(this.deps.checkpoints.dir));
+      orphans = await findOrphans(this.deps.store, cp, held, signal);
+    } catch (err) {
+      // Listing uploads may not be allowed (a least-privilege policy): say so, and go on without it.
+      this.deps.emit({
+        type: 'warning',
+        message: `${this.url}: an interrupted run may have left an incomplete upload, and listing them failed (${(err as Error).message}); check with 's3xfer uploads ls'`,
+      });
+      return;
+    }
+    for (const u of orphans) {
       await this.abortOld(u.uploadId);
       this.deps.emit({ type: 'warning', message: `aborted upload ${u.uploadId} of ${this.url}: an interrupted run had started it before recording it` });
     }
+  }
+
+  /** CreateMultipartUpload was refused outright: no upload exists, the intent is moot. */
+  async createFailed(): Promise<void> {
+    await this.deps.checkpoints.remove(this.id, 'upload').catch(() => {});
   }
 
   /** Recorded before CreateMultipartUpload is sent: a kill right after it leaves a trace to clean up. */

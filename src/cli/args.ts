@@ -54,6 +54,8 @@ export interface CpOptions extends CommonOptions {
   jobs: number;
   dryRun: boolean;
   fsync: boolean;
+  /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
+  encodedPaths?: boolean | undefined;
 }
 
 export type Command =

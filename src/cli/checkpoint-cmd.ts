@@ -1,18 +1,14 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, describeError } from '../errors.js';
 import { formatAge } from '../duration.js';
 import { formatSize } from '../size.js';
 import { listCheckpoints, partMap, resolveIds, summarize, type CheckpointEntry, type CheckpointSummary } from '../checkpoint/inspect.js';
 import { formatTable } from '../report/table.js';
-import { fsPath } from '../local-path.js';
-import { isOurTempFor } from '../temp-name.js';
-import { lockHolder } from '../checkpoint/lock.js';
-import { findOrphans } from '../checkpoint/orphans.js';
 import { CheckpointStore } from '../checkpoint/store.js';
+import { discardCheckpoint } from '../checkpoint/discard.js';
+import { heldUploads } from '../checkpoint/orphans.js';
 import type { Io } from './io.js';
 import type { CommonOptions, ConnectionFlags } from './args.js';
-import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { connect, requireCheckpointDir, type Connected } from './connect.js';
 
 type Deps = Io & { signal: AbortSignal };
@@ -24,14 +20,20 @@ class Connections {
   private readonly byKey = new Map<string, Promise<Connected>>();
   constructor(
     private readonly env: NodeJS.ProcessEnv,
-    private readonly tls: Pick<ConnectionFlags, 'caBundle' | 'verifySsl'>,
+    private readonly flags: ConnectionFlags,
   ) {}
   for(entry: CheckpointEntry): Promise<Connected> {
     const o = entry.checkpoint!.options;
-    const key = JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle]);
+    return this.cached(JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle]), { ...o, caBundle: this.flags.caBundle, verifySsl: this.flags.verifySsl });
+  }
+  /** The connection configured now (flags, environment, profile). */
+  current(): Promise<Connected> {
+    return this.cached('current', this.flags);
+  }
+  private cached(key: string, flags: ConnectionFlags): Promise<Connected> {
     let c = this.byKey.get(key);
     if (!c) {
-      c = connect({ ...o, caBundle: this.tls.caBundle, verifySsl: this.tls.verifySsl }, this.env);
+      c = connect(flags, this.env);
       this.byKey.set(key, c);
     }
     return c;
@@ -141,51 +143,14 @@ export async function checkpointClean(
   const conns = new Connections(io.env, opts);
   let failed = 0;
   try {
+    const checkpoints = new CheckpointStore(dir);
+    const held = heldUploads(entries);
     for (const e of chosen) {
-      const cp = e.checkpoint;
       try {
-        const holder = await lockHolder(new CheckpointStore(dir).lockPathFor(e.id));
-        if (holder) {
-          throw new Error(`a running s3xfer (pid ${holder.pid} on ${holder.host}) is using it; clean it when that run is done`);
-        }
-        let what = '';
-        if (cp?.kind === 'upload') {
-          const { store } = await conns.for(e);
-          const ids = cp.uploadId ? [cp.uploadId] : (await findOrphans(store, cp, io.signal)).map((u) => u.uploadId);
-          what = cp.uploadId ? '' : ids.length ? '' : ', no upload had been started';
-          for (const id of ids) {
-            try {
-              await store.abortMultipartUpload(cp.destination.bucket, cp.destination.key, id, io.signal);
-              what += `, aborted upload ${id} of s3://${cp.destination.bucket}/${cp.destination.key}`;
-            } catch (err) {
-              if (!isNoSuchUpload(err)) throw err;
-              what += ', its upload was already gone';
-            }
-          }
-        } else if (cp?.kind === 'download') {
-          // Only a file that is provably our temp file for that destination: a checkpoint is not a delete order.
-          if (isOurTempFor(cp.destination.tempPath, cp.destination.path)) {
-            await fs.rm(fsPath(cp.destination.tempPath), { force: true });
-            what = `, deleted temp file ${cp.destination.tempPath}`;
-          } else {
-            what = `; its temp file ${cp.destination.tempPath} was left alone (not an s3xfer temp file beside ${cp.destination.path})`;
-          }
-        } else if (e.salvage?.upload) {
-          // Unreadable, but it still names its upload: abort it rather than orphan its parts.
-          const u = e.salvage.upload;
-          const conn = await connect(opts, io.env);
-          try {
-            await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal).catch((err: unknown) => {
-              if (!isNoSuchUpload(err)) throw err;
-            });
-          } finally {
-            conn.client.destroy();
-          }
-          what = `, aborted upload ${u.uploadId} of s3://${u.bucket}/${u.key}`;
-        }
-        await fs.rm(e.file, { force: true });
-        await new CheckpointStore(dir).removeStaleTemps(e.id, e.kind);
-        io.stdout.write(`removed checkpoint ${e.id} (${e.kind}${cp ? '' : ', unreadable'})${what}\n`);
+        // A corrupt checkpoint has no recorded connection: the one configured now.
+        const store = async () => (e.checkpoint ? (await conns.for(e)).store : (await conns.current()).store);
+        const what = await discardCheckpoint(checkpoints, e, { store, held, signal: io.signal });
+        io.stdout.write(`removed checkpoint ${e.id} (${e.kind}${e.checkpoint ? '' : ', unreadable'})${what}\n`);
       } catch (err) {
         failed++;
         io.stderr.write(`error: checkpoint ${e.id} kept: ${describeError(err)}\n`);

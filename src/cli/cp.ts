@@ -20,8 +20,8 @@ import { DEFAULTS } from './args.js';
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
   const startedAt = Date.now();
-  const src = parseLocation(opts.source, io.cwd);
-  const dst = parseLocation(opts.destination, io.cwd);
+  const src = parseLocation(opts.source, io.cwd, opts.encodedPaths);
+  const dst = parseLocation(opts.destination, io.cwd, opts.encodedPaths);
   const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
   const { client, store, endpoint } = conn;
   const reporter = createReporter({

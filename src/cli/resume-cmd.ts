@@ -37,6 +37,7 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     jobs: 1,
     dryRun: false,
     fsync: false,
+    encodedPaths: true,
   };
 }
 

@@ -8,13 +8,14 @@ import { formatTable } from '../report/table.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './args.js';
 import { connect, type Connected } from './connect.js';
-import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
 import path from 'node:path';
 import { orphansOf } from '../checkpoint/orphans.js';
 import type { UploadCheckpoint } from '../checkpoint/schema.js';
 import { isNoSuchUpload } from '../engine/s3-errors.js';
-import { lockHolder } from '../checkpoint/lock.js';
+import { discardCheckpoint } from '../checkpoint/discard.js';
+import { CheckpointStore } from '../checkpoint/store.js';
+import type { CheckpointEntry } from '../checkpoint/inspect.js';
 
 type Deps = Io & { signal: AbortSignal };
 
@@ -28,7 +29,7 @@ interface OpenUpload {
   size: number;
   /** The checkpoint that still needs this upload, if any. */
   checkpoint?: string | undefined;
-  checkpointFile?: string | undefined;
+  checkpointEntry?: CheckpointEntry | undefined;
   /** Created by an s3xfer run that was killed before it could record it (that checkpoint's id). */
   orphanedBy?: string | undefined;
 }
@@ -36,13 +37,13 @@ interface OpenUpload {
 async function openUploads(url: string, opts: CommonOptions, conn: Connected, io: Deps): Promise<OpenUpload[]> {
   const loc = parseLocation(url, io.cwd);
   if (loc.kind !== 's3') throw new UsageError(`'${url}' is not an S3 URL: write s3://bucket or s3://bucket/prefix`);
-  const needed = new Map<string, { id: string; file: string }>();
+  const needed = new Map<string, CheckpointEntry>();
   const intents: { id: string; cp: UploadCheckpoint }[] = [];
   if (opts.checkpointDir) {
     for (const e of await listCheckpoints(path.resolve(io.cwd, opts.checkpointDir))) {
       const cp = e.checkpoint;
       if (cp?.kind !== 'upload') continue;
-      if (cp.uploadId) needed.set(cp.uploadId, { id: e.id, file: e.file });
+      if (cp.uploadId) needed.set(cp.uploadId, e);
       else intents.push({ id: e.id, cp });
     }
   }
@@ -77,7 +78,7 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
         parts: parts.length,
         size: parts.reduce((n, p) => n + p.size, 0),
         checkpoint: cp?.id,
-        checkpointFile: cp?.file,
+        checkpointEntry: cp,
         orphanedBy: orphans.get(u.uploadId),
       };
     })),
@@ -90,7 +91,7 @@ export async function uploadsLs(opts: CommonOptions, url: string, io: Deps): Pro
   try {
     const list = await openUploads(url, opts, conn, io);
     if (opts.json) {
-      for (const { checkpointFile: _f, ...u } of list) io.stdout.write(`${JSON.stringify(u)}\n`);
+      for (const { checkpointEntry: _e, ...u } of list) io.stdout.write(`${JSON.stringify(u)}\n`);
       return ExitCode.ok;
     }
     if (list.length === 0) {
@@ -137,10 +138,13 @@ export async function uploadsAbort(
         continue;
       }
       try {
-        const holder = u.checkpointFile ? await lockHolder(u.checkpointFile.replace(/\.ucp$/, '.lock')) : undefined;
-        if (holder) throw new Error(`a running s3xfer (pid ${holder.pid} on ${holder.host}) is using it`);
-        await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal);
-        if (u.checkpointFile) await fs.rm(u.checkpointFile, { force: true });
+        if (u.checkpointEntry) {
+          // The checkpoint goes with its upload, under its lock: never while a run works on it.
+          const checkpoints = new CheckpointStore(path.dirname(u.checkpointEntry.file));
+          await discardCheckpoint(checkpoints, u.checkpointEntry, { store: async () => conn.store, held: new Set(), signal: io.signal });
+        } else {
+          await conn.store.abortMultipartUpload(u.bucket, u.key, u.uploadId, io.signal);
+        }
         io.stdout.write(`aborted ${name}${u.checkpoint ? `; removed checkpoint ${u.checkpoint}` : ''}\n`);
       } catch (err) {
         failed++;

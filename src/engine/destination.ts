@@ -7,7 +7,7 @@ import { mkdirp } from '../mkdirp.js';
 
 
 /** `dir` is strictly inside `root`. */
-const isBelow = (root: string, dir: string) => dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+const isBelow = (root: string, dir: string) => dir !== root && dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -48,18 +48,39 @@ export class Destination {
   /** Just before a file is created in `dir`: the real path must be the root's real path plus the same names. */
   async assertInside(root: string, dir: string): Promise<void> {
     if (dir === root) return;
+    const expected = await this.expectedReal(root, dir);
+    const actual = await realpathOf(dir);
+    if (actual !== expected) throw outside(dir, actual, root);
+  }
+
+  /**
+   * After the temp file is created: where it really is (the kernel's name for
+   * the open descriptor) must be the expected directory; else it is removed at
+   * once if this run created it. Closes the window between the check above and the open.
+   */
+  async assertOpenedInside(root: string, dir: string, fd: number, created: boolean): Promise<void> {
+    const expected = await this.expectedReal(root, dir);
+    let actual: string;
+    try {
+      actual = encodeName(await fs.readlink(`/proc/self/fd/${fd}`, { encoding: 'buffer' }));
+    } catch {
+      return; // no /proc: the check before the open is what there is
+    }
+    if (path.dirname(actual) === expected) return;
+    // Only a file this run just created is ours to remove; an existing one is left alone.
+    if (created) await fs.rm(fsPath(actual), { force: true });
+    throw outside(dir, path.dirname(actual), root);
+  }
+
+  private async expectedReal(root: string, dir: string): Promise<string> {
+    const rel = path.relative(root, dir);
+    if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw outside(dir, dir, root);
     let realRoot = this.realRoots.get(root);
     if (!realRoot) {
       realRoot = realpathOf(root);
       this.realRoots.set(root, realRoot);
     }
-    const expected = path.join(await realRoot, path.relative(root, dir));
-    const actual = await realpathOf(dir);
-    if (actual !== expected) {
-      throw new UnsafeDestinationError(
-        `${dir} leads to ${actual} through a symbolic link inside the destination; refusing to write outside ${root}: remove the link or choose another destination`,
-      );
-    }
+    return path.join(await realRoot, rel);
   }
 
   /**
@@ -81,6 +102,12 @@ export class Destination {
     const stale = (await listing).filter((n) => n.startsWith(prefix) && path.join(dir, n) !== keep && !pidAlive(tempOwnerPid(n)!));
     await Promise.all(stale.map((n) => fs.rm(fsPath(path.join(dir, n)), { force: true })));
   }
+}
+
+function outside(dir: string, actual: string, root: string): UnsafeDestinationError {
+  return new UnsafeDestinationError(
+    `${dir} leads to ${actual} through a symbolic link inside the destination; refusing to write outside ${root}: remove the link or choose another destination`,
+  );
 }
 
 async function realpathOf(p: string): Promise<string> {

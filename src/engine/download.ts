@@ -58,12 +58,16 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
   const parts = ranged ? splitParts(job.size, job.partSize!) : [{ partNumber: 1, offset: 0, size: job.size }];
   const resumed = await session?.resume(ctx.signal);
   const state = resumed ?? { tempPath: tempPathFor(job.path), partSize: job.partSize ?? job.size, chunkSize: job.chunkSize, ranges: new Map() };
-  await ctx.destination.removeStaleTemps(job.path, state.tempPath);
   // Checked at the moment of writing: a link planted since the plan must not lead outside the root.
   await ctx.destination.assertInside(job.root, dir);
+  await ctx.destination.removeStaleTemps(job.path, state.tempPath);
   // A new temp file is created exclusively and a resumed one never through a link.
   const flags = resumed ? fsc.O_RDWR | fsc.O_NOFOLLOW : fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL;
   const fh = await fs.open(fsPath(state.tempPath), flags, 0o666);
+  await ctx.destination.assertOpenedInside(job.root, dir, fh.fd, !resumed).catch(async (err: unknown) => {
+    await fh.close();
+    throw err;
+  });
   let closed = false;
   let fetched: Fetched;
   try {
@@ -84,6 +88,7 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
     if (ctx.fsync) await fh.sync();
     await fh.close();
     closed = true;
+    await ctx.destination.assertInside(job.root, dir);
     await fs.rename(fsPath(state.tempPath), fsPath(job.path));
     const mtime = new Date(fetched.metadataMtime ?? job.mtimeMs ?? job.lastModifiedMs);
     await fs.utimes(fsPath(job.path), mtime, mtime);

@@ -4,7 +4,7 @@ import { compositeCrc32c } from './checksum.js';
 import type { EngineContext } from './context.js';
 import { runParts } from './parts.js';
 import { retryReporter, withRetry } from './retry.js';
-import { isNoSuchUpload } from './s3-errors.js';
+import { isClientError, isNoSuchUpload } from './s3-errors.js';
 import type { PartInfo } from './store.js';
 
 /** Where a multipart upload stands; what a checkpoint saves. */
@@ -23,6 +23,8 @@ export interface UploadSession {
   resume(signal: AbortSignal): Promise<MultipartState | undefined>;
   /** Called just before CreateMultipartUpload: record the intent, so no upload exists that nothing knows. */
   beforeCreate(): Promise<void>;
+  /** CreateMultipartUpload was refused by the server (4xx): no upload was made. */
+  createFailed(): Promise<void>;
   started(state: MultipartState): Promise<void>;
   partDone(state: MultipartState): void;
   /** Called when the upload stops without completing; return true to keep the server-side upload. */
@@ -105,7 +107,11 @@ async function openUpload(ctx: EngineContext, target: MultipartTarget, session: 
   const uploadId = await withRetry(
     () => ctx.store.createMultipartUpload({ bucket: target.bucket, key: target.key, metadata: target.metadata }, ctx.signal),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, target.name) },
-  );
+  ).catch(async (err: unknown) => {
+    // A 4xx answer is definite: nothing was created. After a network fault it may have been: the intent stays.
+    if (isClientError(err)) await session?.createFailed();
+    throw err;
+  });
   const state: MultipartState = { uploadId, partSize: target.partSize, done: new Map() };
   try {
     await session?.started(state);

@@ -5,7 +5,6 @@ import { TransferError, TruncatedBodyError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { uint32Base64 } from './checksum.js';
 import type { EngineContext } from './context.js';
-import type { BufferBudget } from './memory.js';
 import { decodeMtime, type DownloadJob, type Part } from './model.js';
 import { runParts } from './parts.js';
 import { retryReporter } from './retry.js';
@@ -62,37 +61,60 @@ export async function fetchRanges(ctx: EngineContext, t: RangeTarget): Promise<F
   });
   await runParts(todo, { parallel: ctx.parallel, signal: ctx.signal, retry: { policy: ctx.retry, onRetry: retryReporter(ctx, url) } }, async (part, signal) => {
     const progress = t.ranges.get(part.partNumber)!;
-    const start = part.offset + progress.bytesDone;
-    const res = await ctx.store.get(
-      {
-        bucket: job.bucket,
-        key: job.key,
-        range: ranged || start > 0 ? { start, end: part.offset + part.size - 1 } : undefined,
-        ifMatch: job.etag || undefined,
-        versionId: job.versionId,
-        checksumMode: !ranged,
-      },
-      signal,
-    );
-    out.metadataMtime ??= decodeMtime(res.metadata.mtime);
-    out.storedFromGet ??= res.checksumCRC32C;
-    out.etagIsMd5 ??= res.etagIsMd5;
-    const onChunk = (n: number) => {
-      out.bytesSent += n;
-      t.onChunk(n);
-    };
-    await writeChunks(res.body, t.fh, { part, progress, chunkSize: t.chunkSize, memory: ctx.memory, md5, onChunk, onTornChunk: () => (md5Torn = true) });
+    // The buffer first, the request second: a response must never wait for memory (it would stall).
+    const buf = await ctx.memory.take(Math.max(1, Math.min(WRITE_BYTES, t.chunkSize, part.size - progress.bytesDone)));
+    try {
+      await fetchRange(ctx, t, { part, progress, buf, signal, md5, onTornChunk: () => (md5Torn = true) }, out);
+    } finally {
+      ctx.memory.release(buf);
+    }
     if (progress.bytesDone !== part.size) throw new TruncatedBodyError(`${url}: connection ended early`);
   });
   out.md5 = md5Torn ? undefined : md5?.digest('hex');
   return out;
 }
 
+interface OneRange {
+  part: Part;
+  progress: RangeProgress;
+  buf: Buffer;
+  signal: AbortSignal;
+  md5: Hash | undefined;
+  onTornChunk: () => void;
+}
+
+/** One GET of what the range still lacks, written into the file through `r.buf`. */
+async function fetchRange(ctx: EngineContext, t: RangeTarget, r: OneRange, out: Fetched): Promise<void> {
+  const { job } = t;
+  const ranged = job.partSize !== undefined;
+  const start = r.part.offset + r.progress.bytesDone;
+  const res = await ctx.store.get(
+    {
+      bucket: job.bucket,
+      key: job.key,
+      range: ranged || start > 0 ? { start, end: r.part.offset + r.part.size - 1 } : undefined,
+      ifMatch: job.etag || undefined,
+      versionId: job.versionId,
+      checksumMode: !ranged,
+    },
+    r.signal,
+  );
+  out.metadataMtime ??= decodeMtime(res.metadata.mtime);
+  out.storedFromGet ??= res.checksumCRC32C;
+  out.etagIsMd5 ??= res.etagIsMd5;
+  const onChunk = (n: number) => {
+    out.bytesSent += n;
+    t.onChunk(n);
+  };
+  await writeChunks(res.body, t.fh, { ...r, chunkSize: t.chunkSize, onChunk });
+}
+
 interface ChunkOptions {
   part: Part;
   progress: RangeProgress;
   chunkSize: number;
-  memory: BufferBudget;
+  /** From the run's budget, taken before the request was sent. */
+  buf: Buffer;
   md5?: Hash | undefined;
   onChunk: (bytes: number) => void;
   /** Bytes of an unfinished chunk went into the MD5 and will be fetched again: the MD5 is void. */
@@ -109,9 +131,7 @@ const WRITE_BYTES = 1024 * 1024;
  * A body that stops sending is cut by the transport's inactivity timeout.
  */
 async function writeChunks(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions): Promise<void> {
-  const { part, progress, chunkSize } = opts;
-  const remaining = part.size - progress.bytesDone;
-  const buf = await opts.memory.take(Math.max(1, Math.min(WRITE_BYTES, chunkSize, remaining)));
+  const { part, progress, chunkSize, buf } = opts;
   let filled = 0;
   // Bytes of the current, unfinished chunk already written, and their running CRC.
   let chunkBytes = 0;
@@ -147,7 +167,6 @@ async function writeChunks(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts:
     }
     if (filled > 0) await flush();
   } finally {
-    opts.memory.release(buf);
     if (chunkBytes > 0 || filled > 0) opts.onTornChunk();
   }
 }

@@ -19,6 +19,12 @@ export function isNoSuchUpload(err: unknown): boolean {
   return codeOf(err) === 'NoSuchUpload' || (statusOf(err) === 404 && codeOf(err) !== 'NoSuchBucket');
 }
 
+/** The server answered and refused (4xx other than throttling): nothing it was asked to create exists. */
+export function isClientError(err: unknown): boolean {
+  const status = statusOf(err);
+  return status !== undefined && status >= 400 && status < 500 && status !== 429 && !isRetryable(err);
+}
+
 /** If-Match failed: the object changed since we pinned its ETag. */
 export function isPreconditionFailed(err: unknown): boolean {
   return statusOf(err) === 412 || codeOf(err) === 'PreconditionFailed';

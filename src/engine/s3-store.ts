@@ -142,13 +142,13 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async listUploads(bucket: string, signal: AbortSignal): Promise<UploadInfo[]> {
+  async listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]> {
     const uploads: UploadInfo[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
       const out = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
         { abortSignal: signal },
       );
       for (const u of out.Uploads ?? []) {

@@ -24,38 +24,41 @@ function streamOf(body: RequestBody): Readable {
  * the standard AWS partition: the SDK's endpoint rules decide), and for the
  * fault-path unit tests that mock the SDK.
  */
+/** The body as the SDK takes it; `done` ends the stream whatever happened, so its buffer goes back to the budget. */
+function sdkBody(body: RequestBody): { Body: Readable; ContentLength: number; done: () => void } {
+  const stream = streamOf(body);
+  return { Body: stream, ContentLength: bodySize(body), done: () => stream.destroy() };
+}
+
 export class SdkDataPath implements DataPath {
   constructor(private readonly client: S3Client) {}
 
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
-    const out = await this.client.send(
-      new PutObjectCommand({
-        Bucket: input.bucket,
-        Key: input.key,
-        Body: streamOf(input.body),
-        ContentLength: bodySize(input.body),
-        ChecksumCRC32C: input.crc32c,
-        Metadata: input.metadata,
-      }),
-      { abortSignal: signal },
-    );
-    return { etag: out.ETag ?? '' };
+    const { Body, ContentLength, done } = sdkBody(input.body);
+    try {
+      const command = new PutObjectCommand({ Bucket: input.bucket, Key: input.key, Body, ContentLength, ChecksumCRC32C: input.crc32c, Metadata: input.metadata });
+      return { etag: (await this.client.send(command, { abortSignal: signal })).ETag ?? '' };
+    } finally {
+      done();
+    }
   }
 
   async uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }> {
-    const out = await this.client.send(
-      new UploadPartCommand({
+    const { Body, ContentLength, done } = sdkBody(input.body);
+    try {
+      const command = new UploadPartCommand({
         Bucket: input.bucket,
         Key: input.key,
         UploadId: input.uploadId,
         PartNumber: input.partNumber,
-        Body: streamOf(input.body),
-        ContentLength: bodySize(input.body),
+        Body,
+        ContentLength,
         ChecksumCRC32C: input.crc32c,
-      }),
-      { abortSignal: signal },
-    );
-    return { etag: out.ETag ?? '' };
+      });
+      return { etag: (await this.client.send(command, { abortSignal: signal })).ETag ?? '' };
+    } finally {
+      done();
+    }
   }
 
   async get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {

@@ -103,7 +103,10 @@ export interface ObjectStore {
     signal: AbortSignal,
   ): Promise<{ etag: string; crc32c?: string | undefined }>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<void>;
-  /** Every incomplete multipart upload in the bucket (callers filter by prefix: MinIO matches Prefix only as a whole key). */
-  listUploads(bucket: string, signal: AbortSignal): Promise<UploadInfo[]>;
+  /**
+   * Incomplete multipart uploads in the bucket; with `key`, only that key's (MinIO matches Prefix only as
+   * a whole key, so callers wanting a prefix list everything and filter).
+   */
+  listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]>;
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
 }

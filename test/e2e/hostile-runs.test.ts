@@ -201,3 +201,25 @@ describe('memory stays flat whatever the flags', () => {
     expect(fs.readFileSync(path.join(out, 'parts.bin')).equals(fs.readFileSync(file))).toBe(true);
   });
 });
+
+describe('resume keeps names that are not UTF-8', () => {
+  it('an interrupted upload of caf\\xe9.bin resumed with `resume --all` lands under the same key', async () => {
+    const dir = tmpdir();
+    const name = Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from('.bin')]);
+    const content = Buffer.alloc(24 * MiB, 5);
+    fs.writeFileSync(name, content);
+    const ckpt = path.join(dir, 'ck');
+    const proxy = await slowUploadProxy(s3, 4 * MiB);
+    const viaProxy = s3Env(s3, proxy.endpoint);
+    const child = spawnCli(['cp', '-r', dir, `s3://${bucket}/resume8/`, '--checkpoint-dir', ckpt, '--exclude', 'ck/**', ...RESUME_FLAGS], { env: viaProxy });
+    await waitFor(() => proxy.requests.filter((r) => isPart(r) && r.status === 200).length >= 1, 30_000, 'a part');
+    child.kill('SIGKILL');
+    await exitOf(child);
+    proxy.setRules([]);
+    const res = await runCli(['resume', '--all', '--checkpoint-dir', ckpt, '--no-progress'], { env: viaProxy });
+    await proxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect((await getBytes(client, bucket, 'resume8/caf‛E9.bin')).equals(content)).toBe(true);
+    expect(await openUploads(client, bucket, 'resume8/')).toBe(0);
+  });
+});

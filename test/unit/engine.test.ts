@@ -211,3 +211,13 @@ describe('downloads through the in-memory store', () => {
     expect(ctx.events.some((e) => e.type === 'retry')).toBe(true);
   });
 });
+
+describe('destination edge cases', () => {
+  it('a destination of / itself does not recurse forever', async () => {
+    await new Destination().ensureDir('/', '/');
+    await new Destination().ensureDir('/', '/tmp');
+  });
+  it('a directory that resolves above the root is refused', async () => {
+    await expect(new Destination().assertInside(dir, path.join(dir, '..'))).rejects.toThrow(/refusing to write outside/);
+  });
+});

@@ -77,3 +77,24 @@ describe('refuseCollisions', () => {
     expect(collisions).toHaveLength(refused);
   });
 });
+
+describe('review: keys that only look like escapes', () => {
+  it.each(['‛2E‛2E', '‛2F', '‛00', '‛7F', 'a‛2Fb'])('%s decodes to itself, never to an ASCII byte', (key) => {
+    expect(decodeToBytes(key).toString('utf8')).toBe(key);
+  });
+  it('a key made of escaped dots and slashes stays inside the destination', async () => {
+    const { safeLocalPath } = await import('../../src/location.js');
+    // One file named literally '‛2E‛2E‛2F…' under /dst (its canonical encoded form doubles the quotes).
+    expect(decodeToBytes(safeLocalPath('/dst', '‛2E‛2E‛2F‛2E‛2E‛2Fetc/cron.d/evil')!).toString()).toBe('/dst/‛2E‛2E‛2F‛2E‛2E‛2Fetc/cron.d/evil');
+    expect(decodeToBytes(safeLocalPath('/dst', '‛2E‛2E/x')!).toString()).toBe('/dst/‛2E‛2E/x');
+  });
+  it('a long name is never cut inside an escape', () => {
+    for (let pad = 110; pad < 125; pad++) {
+      const name = `${'a'.repeat(pad)}${'‛E9'.repeat(40)}`;
+      const stem = tempStem(name).replace(/~[0-9a-f]{12}$/, '');
+      expect(name.startsWith(stem)).toBe(true);
+      // Cut inside an escape, the stem would read back as another name.
+      expect(encodeName(decodeToBytes(stem))).toBe(stem);
+    }
+  });
+});
