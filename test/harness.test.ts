@@ -7,11 +7,11 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, s3Env, tmpdir } from './helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, makeClient, s3Env, tmpdir, e2eContext } from './helpers/cli.js';
 import { startProxy, type Proxy } from './helpers/proxy.js';
 
-const s3 = inject('s3');
+const { s3, client } = e2eContext();
 
 describe('test harness', () => {
   let proxy: Proxy;
@@ -24,8 +24,7 @@ describe('test harness', () => {
 
   it('provides a working S3 server', async () => {
     expect(s3.endpoint).toMatch(/^https?:\/\//);
-    const client = makeClient(s3);
-    const bucket = await createBucket(client);
+        const bucket = await createBucket(client);
     expect(bucket).toMatch(/^t-[0-9a-f]{16}$/);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir/hello.txt', Body: 'hello' }));
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'dir/hello.txt' }));

@@ -2,19 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { CLI_BIN, createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { CLI_BIN, createBucket, runCli, s3Env, spawnCli, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, listKeys, makeTree, openUploads, tempFiles, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, fetchedBytes, isPart, slowUploadProxy } from './interrupt.js';
 
-const s3 = inject('s3');
-const env = s3Env(s3);
-const client = makeClient(s3);
+const { s3, env, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const cp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(['cp', '--no-progress', ...args], { env: { ...env, ...extraEnv } });
 const oneLine = (stderr: string) => {

@@ -4,20 +4,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parseCheckpoint, serializeCheckpoint, type CheckpointBody } from '../../src/checkpoint/schema.js';
 import { checkpointId } from '../../src/checkpoint/store.js';
-import { CLI_BIN, createBucket, makeClient, runCli, s3Env, tmpdir } from '../helpers/cli.js';
+import { CLI_BIN, createBucket, runCli, s3Env, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, getBytes, makeTree, openUploads, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, interruptedUpload, savedParts, slowUploadProxy } from './interrupt.js';
 
-const s3 = inject('s3');
-const client = makeClient(s3);
+const { s3, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 /** An upload of 24 MiB interrupted with one part on the server and in its checkpoint; the proxy it recorded stays up. */
 async function checkpointed(key: string) {

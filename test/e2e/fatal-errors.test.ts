@@ -8,18 +8,15 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { generate } from 'selfsigned';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureMinio, startMinio, type MinioServer } from '../../scripts/minio.mjs';
-import { createBucket, makeClient, runCli, s3Env, tmpdir, type S3Info } from '../helpers/cli.js';
+import { createBucket, makeClient, runCli, s3Env, tmpdir, type S3Info, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, listKeys, makeTree, readTree } from './fixtures.js';
 
-const s3 = inject('s3');
-const client = makeClient(s3);
+const { s3, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const cp = (args: string[], env: NodeJS.ProcessEnv) => runCli(['cp', '--no-progress', ...args], { env });
 /** All of stderr is one line: the message once, no stack, no OpenSSL dump. */

@@ -1,18 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, runCli, s3Env, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy, type ProxyRule } from '../helpers/proxy.js';
 import { MiB, getBytes, makeTree, openUploads, tempFiles } from './fixtures.js';
 import { RESUME_FLAGS, isObjectGet, isPart } from './interrupt.js';
 
-const s3 = inject('s3');
-const client = makeClient(s3);
+const { s3, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const FAST = ['--stall-timeout', '1s', ...RESUME_FLAGS];
 const isComplete = (r: { method: string; query: Record<string, string> }) => r.method === 'POST' && 'uploadId' in r.query;

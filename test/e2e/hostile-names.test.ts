@@ -3,19 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, runCli, s3Env, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { getBytes, listKeys, makeTree, tempFiles } from './fixtures.js';
 import { serializeCheckpoint, type DownloadCheckpoint } from '../../src/checkpoint/schema.js';
 
-const s3 = inject('s3');
-const env = s3Env(s3);
-const client = makeClient(s3);
+const { s3, env, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const cp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(['cp', '--no-progress', ...args], { env: { ...env, ...extraEnv } });
 const put = (key: string, body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));

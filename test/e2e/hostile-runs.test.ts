@@ -3,19 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, runCli, s3Env, spawnCli, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, getBytes, makeTree, openUploads, readTree, tempFiles, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, interruptedUpload, isObjectGet, isPart, slowUploadProxy } from './interrupt.js';
 
-const s3 = inject('s3');
-const env = s3Env(s3);
-const client = makeClient(s3);
+const { s3, env, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const noTrace = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
 const ckptFiles = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith('.')) : []);

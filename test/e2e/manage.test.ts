@@ -1,19 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createBucket, runCli, s3Env, spawnCli, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, getBytes, listUploads, openUploads, tempFiles, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, fetchedBytes, interruptedUpload, isObjectGet } from './interrupt.js';
 
-const s3 = inject('s3');
-const env = s3Env(s3);
-const client = makeClient(s3);
+const { s3, env, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(args, { env: { ...env, ...extraEnv } });
 const jsonLines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -1,21 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, runCli, s3Env, spawnCli, tmpdir, e2eContext } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, exitOf, tempFiles, waitFor } from './fixtures.js';
 import { fetchedBytes, isObjectGet } from './interrupt.js';
 
-const s3 = inject('s3');
-const client = makeClient(s3);
+const { s3, client } = e2eContext();
 let bucket: string;
 const SIZE = 64 * MiB;
 const FLAGS = ['--part-size', '5MiB', '--bigfile-threshold', '5MiB', '--parallel', '2', '--no-progress'];
 
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 const fetched = fetchedBytes;
 

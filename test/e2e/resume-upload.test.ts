@@ -1,17 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, runCli, s3Env, spawnCli, tmpdir, e2eContext } from '../helpers/cli.js';
 import { MiB, exitOf, getBytes, listUploads, makeTree, openUploads, waitFor } from './fixtures.js';
 import { RESUME_FLAGS, interruptedUpload as interruptedUpload_, isPart, slowUploadProxy } from './interrupt.js';
 
-const s3 = inject('s3');
-const client = makeClient(s3);
+const { s3, client } = e2eContext();
 let bucket: string;
-beforeAll(async () => {
-  bucket = await createBucket(client);
-});
+beforeAll(async () => void (bucket = await createBucket(client)));
 
 async function serverParts(key: string): Promise<number[]> {
   const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { afterAll, onTestFinished } from 'vitest';
+import { afterAll, inject, onTestFinished } from 'vitest';
 import type { S3Info } from './context.js';
 
 export type { S3Info };
@@ -161,4 +161,10 @@ export async function createBucket(client: S3Client, prefix = 't'): Promise<stri
   const name = `${prefix}-${randomBytes(8).toString('hex')}`;
   await client.send(new CreateBucketCommand({ Bucket: name }));
   return name;
+}
+
+/** What every e2e file starts with: the test server, an environment pointing the CLI at it, an S3 client. */
+export function e2eContext(): { s3: S3Info; env: NodeJS.ProcessEnv; client: S3Client } {
+  const s3 = inject('s3');
+  return { s3, env: s3Env(s3), client: makeClient(s3) };
 }

@@ -1,19 +1,14 @@
+import { uploadCheckpoint } from '../helpers/checkpoints.js';
 import { describe, expect, it } from 'vitest';
 import { parseCheckpoint, serializeCheckpoint, type CheckpointBody } from '../../src/checkpoint/schema.js';
 
 const body: CheckpointBody = {
+  ...uploadCheckpoint,
   version: 1,
-  id: '0123456789abcdef',
-  kind: 'upload',
-  source: { path: '/data/big.iso', size: 64 * 1024 * 1024, mtimeNs: '1700000000123456789', ino: 42 },
-  destination: { endpoint: 'http://127.0.0.1:9000', bucket: 'b', key: 'isos/big.iso' },
-  uploadId: 'abc',
-  partSize: 5 * 1024 * 1024,
+  source: { ...uploadCheckpoint.source, size: 64 * 1024 * 1024 },
   partCount: 13,
   parts: [{ partNumber: 1, size: 5 * 1024 * 1024, etag: '"e1"', crc32c: 'AAAAAA==' }],
   options: { parallel: 2, retries: 5 },
-  createdAt: '2026-11-23T00:00:00.000Z',
-  updatedAt: '2026-11-23T00:00:01.000Z',
 };
 
 describe('checkpoint schema', () => {

@@ -2,26 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { uploadCheckpoint } from '../helpers/checkpoints.js';
 import { CheckpointStore } from '../../src/checkpoint/store.js';
 import type { CheckpointBody } from '../../src/checkpoint/schema.js';
 import { makePrivateDir, shellQuote, unsafeBecause } from '../../src/checkpoint/trust.js';
 
 const ME = 1000;
 
-const body: CheckpointBody = {
-  version: 1,
-  id: '0123456789abcdef',
-  kind: 'upload',
-  source: { path: '/data/big.iso', size: 6 * 1024 * 1024, mtimeNs: '1700000000123456789', ino: 42 },
-  destination: { endpoint: 'http://127.0.0.1:9000', bucket: 'b', key: 'isos/big.iso' },
-  uploadId: 'abc',
-  partSize: 5 * 1024 * 1024,
-  partCount: 2,
-  parts: [],
-  options: { parallel: 2, retries: 5, region: 'us-east-1', endpointUrl: 'http://127.0.0.1:9000' },
-  createdAt: '2026-11-23T00:00:00.000Z',
-  updatedAt: '2026-11-23T00:00:01.000Z',
-};
+const body: CheckpointBody = { ...uploadCheckpoint, version: 1 };
 
 describe('unsafeBecause: owner and mode, as OpenSSH StrictModes judges them', () => {
   it.each([
