@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type Command } from './cli/args.js';
+import { parseArgs } from './cli/parser.js';
+import type { Command } from './cli/args.js';
 import { ExitCode, UserError, describeError } from './errors.js';
 import type { Io } from './cli/io.js';
 

@@ -1,10 +1,10 @@
 import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
 import { compileFilter } from '../plan/filter.js';
-import { planCopy } from '../plan/plan.js';
-import { runPlan } from '../engine/run.js';
+import { planCopy, type PlanOptions } from '../plan/plan.js';
+import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
-import { createReporter } from '../report/reporter.js';
+import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
@@ -48,23 +48,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
-    const plan = await planCopy(
-      src,
-      dst,
-      {
-        recursive: opts.recursive,
-        update: opts.update,
-        filter: compileFilter(opts.filters),
-        bigfileThreshold: opts.bigfileThreshold,
-        partSize: opts.partSize,
-        defaultPartSize: DEFAULTS.partSize,
-        chunkSize: opts.chunkSize,
-        skipCompleted: checkpoints !== undefined,
-        // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.
-        skipDirs: checkpointDir ? await dirIds(checkpointDir) : undefined,
-      },
-      { store, signal: io.signal },
-    ).catch((err: unknown) => {
+    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal }).catch((err: unknown) => {
       throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
     });
     const ctx: EngineContext = {
@@ -89,13 +73,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       endpoint,
     });
     reporter.close();
-    if (summary.fatal) throw summary.fatal;
-    if (summary.interrupted) {
-      reporter.message(`interrupted — ${resumeHint(saved, checkpoints !== undefined)}`);
-      return ExitCode.interrupted;
-    }
-    if (summary.failed > 0 && saved.length > 0) reporter.message(resumeHint(saved, true));
-    return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
+    return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
   } finally {
     reporter.close();
     client.destroy();
@@ -103,6 +81,32 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
+
+async function planOptions(opts: CpOptions, checkpointDir: string | undefined): Promise<PlanOptions> {
+  return {
+    recursive: opts.recursive,
+    update: opts.update,
+    filter: compileFilter(opts.filters),
+    bigfileThreshold: opts.bigfileThreshold,
+    partSize: opts.partSize,
+    defaultPartSize: DEFAULTS.partSize,
+    chunkSize: opts.chunkSize,
+    skipCompleted: checkpointDir !== undefined,
+    // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.
+    skipDirs: checkpointDir ? await dirIds(checkpointDir) : undefined,
+  };
+}
+
+/** What the run's outcome means for the exit code, with the one line a rerun needs. */
+function exitCodeOf(summary: RunSummary, reporter: Reporter, saved: Saved[], checkpointsOn: boolean): number {
+  if (summary.fatal) throw summary.fatal;
+  if (summary.interrupted) {
+    reporter.message(`interrupted — ${resumeHint(saved, checkpointsOn)}`);
+    return ExitCode.interrupted;
+  }
+  if (summary.failed > 0 && saved.length > 0) reporter.message(resumeHint(saved, true));
+  return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
 
 function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';

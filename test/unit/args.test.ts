@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseArgs, type Command } from '../../src/cli/args.js';
+import type { Command } from '../../src/cli/args.js';
+import { parseArgs } from '../../src/cli/parser.js';
 import { UsageError } from '../../src/errors.js';
 
 // No config file of the machine's user may leak in: XDG_CONFIG_HOME points at an empty directory.

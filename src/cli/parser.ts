@@ -1,0 +1,183 @@
+import yargs, { type Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { loadConfig } from '../config.js';
+import { DEFAULTS, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
+
+const EPILOG = [
+  'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
+  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
+  'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
+  'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
+  'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
+].join('\n\n');
+
+/** Flags every command takes. No yargs defaults: "not given" must stay visible for flag > env > config. */
+function globalOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { type: 'string', describe: 'config file (default: ~/.config/s3xfer/config.yaml)', global: true })
+    .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws/config and credentials', group: 'Connection:', global: true })
+    .option('region', { type: 'string', describe: 'region (default: the profile\'s or the environment\'s, else us-east-1)', group: 'Connection:', global: true })
+    .option('endpoint-url', { type: 'string', describe: 'S3-compatible endpoint, e.g. http://127.0.0.1:9000', group: 'Connection:', global: true })
+    .option('addressing-style', {
+      choices: ['path', 'virtual'] as const,
+      describe: 'bucket in the path or in the host name (default: path with a custom endpoint)',
+      group: 'Connection:',
+      global: true,
+    })
+    .option('ca-bundle', {
+      type: 'string',
+      describe: "PEM file of the CAs to trust for https:// endpoints, instead of the system's (env AWS_CA_BUNDLE, profile ca_bundle)",
+      group: 'Connection:',
+      global: true,
+    })
+    .option('verify-ssl', {
+      type: 'boolean',
+      describe: "check the server's TLS certificate (--no-verify-ssl skips it: insecure, prints a warning)",
+      group: 'Connection:',
+      global: true,
+    })
+    .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
+    .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
+    .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
+    .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
+}
+
+/** `cp`'s own flags and examples (the shared ones come from globalOptions). */
+function cpFlags<T>(y: Argv<T>) {
+  return y
+    .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
+    .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
+    .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
+    .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
+    .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
+    .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
+    .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
+    .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
+    .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
+    .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
+    .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
+    .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
+    .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
+    .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
+    .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
+    .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
+    .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input');
+}
+
+/** argv → a typed command. Pure apart from printing --help/--version/completion through yargs. */
+export async function parseArgs(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; version: string; env: NodeJS.ProcessEnv },
+): Promise<Command> {
+  let command: Command = { name: 'none' };
+  let output = '';
+  // The config file is read only when a command runs: --help and --version never fail on it.
+  const configFor = (a: Raw) => loadConfig(a.config as string | undefined, io.env);
+  const parser = globalOptions(yargs(argv))
+    .scriptName('s3xfer')
+    .usage('$0 <command> [options]\n\nCopy files between local disks and S3-compatible object stores; resume after any interruption.')
+    .command(
+      'cp <source> <destination>',
+      'copy a file or a tree (-r) to or from S3',
+      cpFlags,
+      async (a) => {
+        command = { name: 'cp', options: cpFrom(a, argv, io.env, await configFor(a)) };
+      },
+    )
+    .command('checkpoint', 'list, show and clean resumable checkpoints', (y) =>
+      y
+        .command('ls', 'one row per checkpoint: transfer, progress, state', {}, async (a) => {
+          command = { name: 'checkpoint ls', options: commonFrom(a, io.env, await configFor(a)) };
+        })
+        .command(
+          'show <id>',
+          'everything a checkpoint knows, with a map of the parts done',
+          (c) => c.positional('id', { type: 'string', describe: 'checkpoint id, or a unique prefix of it' }),
+          async (a) => {
+            command = { name: 'checkpoint show', id: String(a.id), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .command(
+          'clean [ids..]',
+          'remove checkpoints; abort their uploads on the server, delete their temp files',
+          (c) =>
+            c
+              .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
+              .option('all', { type: 'boolean', default: false, describe: 'every checkpoint in the directory' })
+              .option('older-than', { type: 'string', describe: 'only those last updated longer ago than DURATION (e.g. 7d)' }),
+          async (a) => {
+            const ids = (a.ids ?? []).map(String);
+            if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to clean (ids from `s3xfer checkpoint ls`) or use --all');
+            command = { name: 'checkpoint clean', ids, all: a.all, olderThanMs: durationOf(a['older-than']), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .demandCommand(1, 'name a subcommand: ls, show or clean'),
+    )
+    .command(
+      'resume [ids..]',
+      'finish interrupted transfers from their checkpoints, with the options they recorded; one recorded for another endpoint or profile needs --endpoint-url / --profile equal to it',
+      (y) =>
+        y
+          .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
+          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' }),
+      async (a) => {
+        const ids = (a.ids ?? []).map(String);
+        if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to resume (ids from `s3xfer checkpoint ls`) or use --all');
+        command = { name: 'resume', ids, all: a.all, options: commonFrom(a, io.env, await configFor(a)) };
+      },
+    )
+    .command('uploads', 'incomplete multipart uploads on the server', (y) =>
+      y
+        .command(
+          'ls <url>',
+          'list incomplete uploads under s3://bucket[/prefix], with size and age',
+          (c) => c.positional('url', { type: 'string', describe: 's3://bucket[/prefix]' }),
+          async (a) => {
+            command = { name: 'uploads ls', url: String(a.url), options: commonFrom(a, io.env, await configFor(a)) };
+          },
+        )
+        .command(
+          'abort <url>',
+          'abort incomplete uploads under s3://bucket[/prefix] (those a checkpoint still needs only with --force)',
+          (c) =>
+            c
+              .positional('url', { type: 'string', describe: 's3://bucket[/prefix]' })
+              .option('older-than', { type: 'string', describe: 'only uploads started longer ago than DURATION (e.g. 1d)' })
+              .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be aborted; abort nothing' })
+              .option('force', { type: 'boolean', default: false, describe: 'abort uploads that a checkpoint still needs too' }),
+          async (a) => {
+            command = {
+              name: 'uploads abort',
+              url: String(a.url),
+              olderThanMs: durationOf(a['older-than']),
+              dryRun: a['dry-run'],
+              force: a.force,
+              options: commonFrom(a, io.env, await configFor(a)),
+            };
+          },
+        )
+        .demandCommand(1, 'name a subcommand: ls or abort'),
+    )
+    .completion('completion', 'print a bash/zsh completion script (s3xfer completion >> ~/.bashrc)')
+    .demandCommand(1, 'name a command: s3xfer cp SOURCE DESTINATION (see s3xfer --help)')
+    .strict()
+    .recommendCommands()
+    .version(io.version)
+    .help()
+    .alias('h', 'help')
+    .epilog(EPILOG)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`${msg ?? err?.message ?? 'invalid arguments'} (see s3xfer --help)`);
+    });
+  await parser.parseAsync(argv, {}, (_err, _argv, out) => {
+    output = out;
+  });
+  if (output) io.stdout.write(`${output}\n`);
+  return command;
+}
