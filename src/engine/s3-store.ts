@@ -41,20 +41,16 @@ export class S3Store implements ObjectStore {
     return this.data.get(input, signal);
   }
 
-  async *list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        { abortSignal: signal },
+  list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
+    return pages<ObjectInfo, string>(async (token) => {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+      const items = (out.Contents ?? []).flatMap((o) =>
+        o.Key === undefined ? [] : [{ key: o.Key, size: o.Size ?? 0, lastModifiedMs: o.LastModified?.getTime() ?? 0, etag: o.ETag ?? '' }],
       );
-      for (const o of out.Contents ?? []) {
-        if (o.Key === undefined) continue;
-        yield { key: o.Key, size: o.Size ?? 0, lastModifiedMs: o.LastModified?.getTime() ?? 0, etag: o.ETag ?? '' };
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+      return { items, next: out.IsTruncated ? out.NextContinuationToken : undefined };
+    });
   }
+
 
   async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
     try {
@@ -101,22 +97,18 @@ export class S3Store implements ObjectStore {
     return out.UploadId;
   }
 
-  async listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]> {
-    const parts: PartInfo[] = [];
-    let marker: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
-        { abortSignal: signal },
-      );
-      for (const p of out.Parts ?? []) {
-        if (p.PartNumber === undefined) continue;
-        parts.push({ partNumber: p.PartNumber, size: p.Size ?? 0, etag: p.ETag ?? '', crc32c: p.ChecksumCRC32C });
-      }
-      marker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
-    } while (marker);
-    return parts;
+  listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]> {
+    return collect(
+      pages<PartInfo, string>(async (marker) => {
+        const out = await this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: signal });
+        const items = (out.Parts ?? []).flatMap((p) =>
+          p.PartNumber === undefined ? [] : [{ partNumber: p.PartNumber, size: p.Size ?? 0, etag: p.ETag ?? '', crc32c: p.ChecksumCRC32C }],
+        );
+        return { items, next: out.IsTruncated ? out.NextPartNumberMarker : undefined };
+      }),
+    );
   }
+
 
   async completeMultipartUpload(
     input: { bucket: string; key: string; uploadId: string; parts: readonly PartInfo[] },
@@ -142,22 +134,33 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]> {
-    const uploads: UploadInfo[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-        { abortSignal: signal },
-      );
-      for (const u of out.Uploads ?? []) {
-        if (u.Key && u.UploadId) uploads.push({ key: u.Key, uploadId: u.UploadId, initiatedMs: u.Initiated?.getTime() ?? 0 });
-      }
-      keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
-      uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
-    } while (keyMarker);
-    return uploads;
+  listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]> {
+    return collect(
+      pages<UploadInfo, [string, string | undefined]>(async (marker) => {
+        const [KeyMarker, UploadIdMarker] = marker ?? [undefined, undefined];
+        const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker, UploadIdMarker }), { abortSignal: signal });
+        const items = (out.Uploads ?? []).flatMap((u) => (u.Key && u.UploadId ? [{ key: u.Key, uploadId: u.UploadId, initiatedMs: u.Initiated?.getTime() ?? 0 }] : []));
+        return { items, next: out.IsTruncated && out.NextKeyMarker ? [out.NextKeyMarker, out.NextUploadIdMarker] : undefined };
+      }),
+    );
   }
 
+
+}
+
+/** Every item of a paginated listing, page after page, until the server says there is no more. */
+async function* pages<T, M>(fetch: (marker: M | undefined) => Promise<{ items: T[]; next: M | undefined }>): AsyncGenerator<T> {
+  let marker: M | undefined;
+  do {
+    const { items, next } = await fetch(marker);
+    yield* items;
+    marker = next;
+  } while (marker !== undefined);
+}
+
+/** All of an async iterable (Array.fromAsync needs Node 22). */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
 }
