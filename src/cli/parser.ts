@@ -67,6 +67,76 @@ function cpFlags<T>(y: Argv<T>) {
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input');
 }
 
+/** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */
+interface Found {
+  env: NodeJS.ProcessEnv;
+  configFor: (a: Raw) => ReturnType<typeof loadConfig>;
+  set: (command: Command) => void;
+}
+
+function checkpointCommands<T>(y: Argv<T>, found: Found) {
+  return y
+    .command('ls', 'one row per checkpoint: transfer, progress, state', {}, async (a) => {
+      found.set({ name: 'checkpoint ls', options: commonFrom(a, found.env, await found.configFor(a)) });
+    })
+    .command(
+      'show <id>',
+      'everything a checkpoint knows, with a map of the parts done',
+      (c) => c.positional('id', { type: 'string', describe: 'checkpoint id, or a unique prefix of it' }),
+      async (a) => {
+        found.set({ name: 'checkpoint show', id: String(a.id), options: commonFrom(a, found.env, await found.configFor(a)) });
+      },
+    )
+    .command(
+      'clean [ids..]',
+      'remove checkpoints; abort their uploads on the server, delete their temp files',
+      (c) =>
+        c
+          .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
+          .option('all', { type: 'boolean', default: false, describe: 'every checkpoint in the directory' })
+          .option('older-than', { type: 'string', describe: 'only those last updated longer ago than DURATION (e.g. 7d)' }),
+      async (a) => {
+        const ids = (a.ids ?? []).map(String);
+        if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to clean (ids from `s3xfer checkpoint ls`) or use --all');
+        found.set({ name: 'checkpoint clean', ids, all: a.all, olderThanMs: durationOf(a['older-than']), options: commonFrom(a, found.env, await found.configFor(a)) });
+      },
+    )
+    .demandCommand(1, 'name a subcommand: ls, show or clean');
+}
+
+function uploadsCommands<T>(y: Argv<T>, found: Found) {
+  return y
+    .command(
+      'ls <url>',
+      'list incomplete uploads under s3://bucket[/prefix], with size and age',
+      (c) => c.positional('url', { type: 'string', describe: 's3://bucket[/prefix]' }),
+      async (a) => {
+        found.set({ name: 'uploads ls', url: String(a.url), options: commonFrom(a, found.env, await found.configFor(a)) });
+      },
+    )
+    .command(
+      'abort <url>',
+      'abort incomplete uploads under s3://bucket[/prefix] (those a checkpoint still needs only with --force)',
+      (c) =>
+        c
+          .positional('url', { type: 'string', describe: 's3://bucket[/prefix]' })
+          .option('older-than', { type: 'string', describe: 'only uploads started longer ago than DURATION (e.g. 1d)' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be aborted; abort nothing' })
+          .option('force', { type: 'boolean', default: false, describe: 'abort uploads that a checkpoint still needs too' }),
+      async (a) => {
+        found.set({
+          name: 'uploads abort',
+          url: String(a.url),
+          olderThanMs: durationOf(a['older-than']),
+          dryRun: a['dry-run'],
+          force: a.force,
+          options: commonFrom(a, found.env, await found.configFor(a)),
+        });
+      },
+    )
+    .demandCommand(1, 'name a subcommand: ls or abort');
+}
+
 /** argv → a typed command. Pure apart from printing --help/--version/completion through yargs. */
 export async function parseArgs(
   argv: string[],
@@ -76,6 +146,7 @@ export async function parseArgs(
   let output = '';
   // The config file is read only when a command runs: --help and --version never fail on it.
   const configFor = (a: Raw) => loadConfig(a.config as string | undefined, io.env);
+  const found: Found = { env: io.env, configFor, set: (c) => (command = c) };
   const parser = globalOptions(yargs(argv))
     .scriptName('s3xfer')
     .usage('$0 <command> [options]\n\nCopy files between local disks and S3-compatible object stores; resume after any interruption.')
@@ -87,35 +158,7 @@ export async function parseArgs(
         command = { name: 'cp', options: cpFrom(a, argv, io.env, await configFor(a)) };
       },
     )
-    .command('checkpoint', 'list, show and clean resumable checkpoints', (y) =>
-      y
-        .command('ls', 'one row per checkpoint: transfer, progress, state', {}, async (a) => {
-          command = { name: 'checkpoint ls', options: commonFrom(a, io.env, await configFor(a)) };
-        })
-        .command(
-          'show <id>',
-          'everything a checkpoint knows, with a map of the parts done',
-          (c) => c.positional('id', { type: 'string', describe: 'checkpoint id, or a unique prefix of it' }),
-          async (a) => {
-            command = { name: 'checkpoint show', id: String(a.id), options: commonFrom(a, io.env, await configFor(a)) };
-          },
-        )
-        .command(
-          'clean [ids..]',
-          'remove checkpoints; abort their uploads on the server, delete their temp files',
-          (c) =>
-            c
-              .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
-              .option('all', { type: 'boolean', default: false, describe: 'every checkpoint in the directory' })
-              .option('older-than', { type: 'string', describe: 'only those last updated longer ago than DURATION (e.g. 7d)' }),
-          async (a) => {
-            const ids = (a.ids ?? []).map(String);
-            if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to clean (ids from `s3xfer checkpoint ls`) or use --all');
-            command = { name: 'checkpoint clean', ids, all: a.all, olderThanMs: durationOf(a['older-than']), options: commonFrom(a, io.env, await configFor(a)) };
-          },
-        )
-        .demandCommand(1, 'name a subcommand: ls, show or clean'),
-    )
+    .command('checkpoint', 'list, show and clean resumable checkpoints', (y) => checkpointCommands(y, found))
     .command(
       'resume [ids..]',
       'finish interrupted transfers from their checkpoints, with the options they recorded; one recorded for another endpoint or profile needs --endpoint-url / --profile equal to it',
@@ -129,38 +172,7 @@ export async function parseArgs(
         command = { name: 'resume', ids, all: a.all, options: commonFrom(a, io.env, await configFor(a)) };
       },
     )
-    .command('uploads', 'incomplete multipart uploads on the server', (y) =>
-      y
-        .command(
-          'ls <url>',
-          'list incomplete uploads under s3://bucket[/prefix], with size and age',
-          (c) => c.positional('url', { type: 'string', describe: 's3://bucket[/prefix]' }),
-          async (a) => {
-            command = { name: 'uploads ls', url: String(a.url), options: commonFrom(a, io.env, await configFor(a)) };
-          },
-        )
-        .command(
-          'abort <url>',
-          'abort incomplete uploads under s3://bucket[/prefix] (those a checkpoint still needs only with --force)',
-          (c) =>
-            c
-              .positional('url', { type: 'string', describe: 's3://bucket[/prefix]' })
-              .option('older-than', { type: 'string', describe: 'only uploads started longer ago than DURATION (e.g. 1d)' })
-              .option('dry-run', { type: 'boolean', default: false, describe: 'say what would be aborted; abort nothing' })
-              .option('force', { type: 'boolean', default: false, describe: 'abort uploads that a checkpoint still needs too' }),
-          async (a) => {
-            command = {
-              name: 'uploads abort',
-              url: String(a.url),
-              olderThanMs: durationOf(a['older-than']),
-              dryRun: a['dry-run'],
-              force: a.force,
-              options: commonFrom(a, io.env, await configFor(a)),
-            };
-          },
-        )
-        .demandCommand(1, 'name a subcommand: ls or abort'),
-    )
+    .command('uploads', 'incomplete multipart uploads on the server', (y) => uploadsCommands(y, found))
     .completion('completion', 'print a bash/zsh completion script (s3xfer completion >> ~/.bashrc)')
     .demandCommand(1, 'name a command: s3xfer cp SOURCE DESTINATION (see s3xfer --help)')
     .strict()
