@@ -169,7 +169,7 @@ async function killDownload(args) {
   const saved = done === seen ? '' : `; the checkpoint it left behind records ${mib(done)} (a save was in flight)`;
   say(`killed with SIGKILL at ${Math.round((100 * seen) / SIZE)}%, ${mib(seen)} written and checksummed${saved}`);
   const names = await fs.readdir(path.join(tmp, 'restore'));
-  const temp = names.find((n) => /^\.big\.bin\.s3xfer-[0-9a-f]+\.part$/.test(n));
+  const temp = names.find((n) => /^\.big\.bin\.s3xfer-[0-9a-z]+-[0-9a-f]{8}\.part$/.test(n));
   check(temp && !names.includes(BIG), `expected only a hidden temp file in restore/, found ${JSON.stringify(names)}`);
   say(`restore/ holds only the hidden temp file ${temp}: ${BIG} itself never exists half-written`);
   return { id: cp.id, done };
