@@ -100,9 +100,10 @@ export class TruncatedBodyError extends Error {
   readonly code = 'ECONNRESET';
 }
 
+/** The object was overwritten while we read or copied it (If-Match failed): never two versions mixed. */
 export class ObjectChangedError extends TransferError {
-  constructor(url: string) {
-    super(`${url} changed on the server during the download; rerun to fetch the new version`);
+  constructor(url: string, during: 'download' | 'copy' = 'download') {
+    super(`${url} changed on the server during the ${during}; rerun to ${during === 'copy' ? 'copy' : 'fetch'} the new version`);
   }
 }
 

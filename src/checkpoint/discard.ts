@@ -42,10 +42,15 @@ async function releaseHeld(entry: CheckpointEntry, deps: { store: () => Promise<
     return `, deleted temp file ${cp.destination.tempPath}`;
   }
   // Unreadable, it may still name its upload: abort that rather than orphan its parts.
-  const upload = cp?.kind === 'upload' ? cp.destination : entry.salvage?.upload;
+  const multipart = cp?.kind === 'upload' || cp?.kind === 'copy' ? cp : undefined;
+  const upload = multipart ? multipart.destination : entry.salvage?.upload;
   if (!upload) return '';
   const store = await deps.store();
-  const ids = cp?.kind === 'upload' ? (cp.uploadId ? [cp.uploadId] : (await findOrphans(store, cp, deps.held, deps.signal)).map((u) => u.uploadId)) : [entry.salvage!.upload!.uploadId];
+  const ids = multipart
+    ? multipart.uploadId
+      ? [multipart.uploadId]
+      : (await findOrphans(store, multipart, deps.held, deps.signal)).map((u) => u.uploadId)
+    : [entry.salvage!.upload!.uploadId];
   if (ids.length === 0) return ', no upload had been started';
   let what = '';
   for (const id of ids) {

@@ -6,13 +6,14 @@ import { splitParts } from '../engine/model.js';
 import { fsPath } from '../local-path.js';
 import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
 import { checkCheckpointDir, readTrustedCheckpoint } from './trust.js';
+import type { CheckpointKind } from './store.js';
 
 export type CheckpointState = 'resumable' | 'source changed' | 'object changed' | 'corrupt' | 'newer version';
 
 /** One file in the checkpoint directory, readable or not. */
 export interface CheckpointEntry {
   id: string;
-  kind: 'upload' | 'download';
+  kind: CheckpointKind;
   file: string;
   checkpoint?: Checkpoint | undefined;
   problem?: string | undefined;
@@ -24,7 +25,7 @@ export interface CheckpointEntry {
 /** A checkpoint as a person (or `--json`) sees it. */
 export interface CheckpointSummary {
   id: string;
-  kind: 'upload' | 'download';
+  kind: CheckpointKind;
   source: string;
   destination: string;
   size: number;
@@ -40,7 +41,8 @@ export interface CheckpointSummary {
   file: string;
 }
 
-const FILE_RE = /^([0-9a-f]{16})\.(ucp|dcp)(\.corrupt)?$/;
+const KIND_OF: Record<string, CheckpointKind> = { ucp: 'upload', dcp: 'download', ccp: 'copy' };
+const FILE_RE = /^([0-9a-f]{16})\.(ucp|dcp|ccp)(\.corrupt)?$/;
 
 export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
   // Every command that lists checkpoints comes here: refuse an untrusted directory before reading anything.
@@ -51,7 +53,7 @@ export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
     const m = FILE_RE.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);
-    const kind = m[2] === 'ucp' ? 'upload' : 'download';
+    const kind = KIND_OF[m[2]!]!;
     const read = await readOwn(file);
     if (!read) continue;
     const parsed = parseCheckpoint(read.text);
@@ -109,19 +111,20 @@ export async function summarize(entry: CheckpointEntry): Promise<CheckpointSumma
   }
   const size = cp.source.size;
   const parts = splitParts(size, cp.partSize);
-  if (cp.kind === 'upload') {
+  if (cp.kind === 'upload' || cp.kind === 'copy') {
     const done = new Set(cp.parts.map((p) => p.partNumber));
     return {
       id: cp.id,
-      kind: 'upload',
-      source: cp.source.path,
+      kind: cp.kind,
+      source: cp.kind === 'upload' ? cp.source.path : formatS3(cp.source.bucket, cp.source.key),
       destination: formatS3(cp.destination.bucket, cp.destination.key),
       size,
       partsDone: done.size,
       partsTotal: parts.length,
       bytesDone: cp.parts.reduce((n, p) => n + p.size, 0),
       updatedAt: cp.updatedAt,
-      state: (await sourceUnchanged(cp)) ? 'resumable' : 'source changed',
+      // A copy's source is checked with one HEAD by the commands that can reach the server.
+      state: cp.kind === 'copy' || (await sourceUnchanged(cp)) ? 'resumable' : 'source changed',
       doneMap: parts.map((p) => done.has(p.partNumber)),
       uploadId: cp.uploadId,
       file: entry.file,

@@ -1,5 +1,5 @@
 import type { ObjectStore, UploadInfo } from '../engine/store.js';
-import type { UploadCheckpoint } from './schema.js';
+import type { MultipartCheckpoint } from './schema.js';
 
 /**
  * Clocks of client and server may differ: S3 accepts signatures up to 15 minutes
@@ -16,7 +16,7 @@ const CREATE_WINDOW_MS = 5 * 60_000;
  * later, by someone else, is not ours), and none that `held` (upload IDs other
  * checkpoints still need) names.
  */
-export function orphansOf(cp: UploadCheckpoint, uploads: readonly UploadInfo[], held: ReadonlySet<string> = new Set()): UploadInfo[] {
+export function orphansOf(cp: MultipartCheckpoint, uploads: readonly UploadInfo[], held: ReadonlySet<string> = new Set()): UploadInfo[] {
   if (cp.uploadId !== undefined || cp.intentAt === undefined) return [];
   const intent = Date.parse(cp.intentAt);
   const [from, to] = [intent - CLOCK_SKEW_MS, intent + CLOCK_SKEW_MS + CREATE_WINDOW_MS];
@@ -24,7 +24,7 @@ export function orphansOf(cp: UploadCheckpoint, uploads: readonly UploadInfo[], 
 }
 
 /** List the key's incomplete uploads and pick this checkpoint's orphans. */
-export async function findOrphans(store: ObjectStore, cp: UploadCheckpoint, held: ReadonlySet<string>, signal: AbortSignal): Promise<UploadInfo[]> {
+export async function findOrphans(store: ObjectStore, cp: MultipartCheckpoint, held: ReadonlySet<string>, signal: AbortSignal): Promise<UploadInfo[]> {
   if (cp.uploadId !== undefined || cp.intentAt === undefined) return [];
   return orphansOf(cp, await store.listUploads(cp.destination.bucket, signal, cp.destination.key), held);
 }
@@ -32,6 +32,6 @@ export async function findOrphans(store: ObjectStore, cp: UploadCheckpoint, held
 /** Upload IDs that checkpoints in a directory still need. */
 export function heldUploads(checkpoints: readonly { checkpoint?: { kind: string; uploadId?: string | undefined } | undefined }[]): Set<string> {
   const ids = new Set<string>();
-  for (const e of checkpoints) if (e.checkpoint?.kind === 'upload' && e.checkpoint.uploadId) ids.add(e.checkpoint.uploadId);
+  for (const e of checkpoints) if (e.checkpoint?.kind !== 'download' && e.checkpoint?.uploadId) ids.add(e.checkpoint.uploadId);
   return ids;
 }

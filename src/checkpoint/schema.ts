@@ -36,16 +36,8 @@ const base = {
   updatedAt: z.string(),
 };
 
-export const uploadCheckpointSchema = z.object({
-  ...base,
-  kind: z.literal('upload'),
-  source: z.object({
-    path: z.string(),
-    size: z.number().int().min(0),
-    /** Nanoseconds, as a decimal string (beyond Number's precision). */
-    mtimeNs: z.string().regex(/^\d+$/),
-    ino: z.number().int().min(0),
-  }),
+/** What every multipart checkpoint (upload or server-side copy) records about its upload. */
+const multipart = {
   destination: objectRef,
   /**
    * Absent while only the intent is recorded: saved before CreateMultipartUpload
@@ -55,18 +47,42 @@ export const uploadCheckpointSchema = z.object({
   /** When the intent was recorded: uploads of this key initiated since then are ours. */
   intentAt: z.string().optional(),
   parts: z.array(part),
+};
+
+/** An object's identity: if any of this changes, what was fetched or copied from it is worthless. */
+const objectIdentity = objectRef.extend({
+  versionId: z.string().optional(),
+  etag: z.string(),
+  size: z.number().int().min(0),
+  lastModifiedMs: z.number(),
+});
+
+export const uploadCheckpointSchema = z.object({
+  ...base,
+  ...multipart,
+  kind: z.literal('upload'),
+  source: z.object({
+    path: z.string(),
+    size: z.number().int().min(0),
+    /** Nanoseconds, as a decimal string (beyond Number's precision). */
+    mtimeNs: z.string().regex(/^\d+$/),
+    ino: z.number().int().min(0),
+  }),
+});
+
+/** A server-side copy (`.ccp`): parts are UploadPartCopy of the pinned source's ranges. */
+export const copyCheckpointSchema = z.object({
+  ...base,
+  ...multipart,
+  kind: z.literal('copy'),
+  source: objectIdentity,
+  parts: z.array(part.extend({ crc32c: z.string().optional() })),
 });
 
 export const downloadCheckpointSchema = z.object({
   ...base,
   kind: z.literal('download'),
-  /** The object's identity: if any of this changes, the bytes fetched so far are worthless. */
-  source: objectRef.extend({
-    versionId: z.string().optional(),
-    etag: z.string(),
-    size: z.number().int().min(0),
-    lastModifiedMs: z.number(),
-  }),
+  source: objectIdentity,
   destination: z.object({ path: z.string(), tempPath: z.string() }),
   chunkSize: z.number().int().min(1),
   /** Per part: the whole chunks written so far, with the part's running CRC32C after each; parts need not be contiguous. */
@@ -79,10 +95,13 @@ export const downloadCheckpointSchema = z.object({
   ),
 });
 
-const checkpointSchema = z.discriminatedUnion('kind', [uploadCheckpointSchema, downloadCheckpointSchema]);
+const checkpointSchema = z.discriminatedUnion('kind', [uploadCheckpointSchema, downloadCheckpointSchema, copyCheckpointSchema]);
 
 export type UploadCheckpoint = z.infer<typeof uploadCheckpointSchema>;
 export type DownloadCheckpoint = z.infer<typeof downloadCheckpointSchema>;
+export type CopyCheckpoint = z.infer<typeof copyCheckpointSchema>;
+/** Checkpoints of a multipart upload on the server: an upload from a file, or a server-side copy. */
+export type MultipartCheckpoint = UploadCheckpoint | CopyCheckpoint;
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 export type CheckpointBody = Checkpoint;
 export type ResumeOptions = z.infer<typeof resumeOptions>;

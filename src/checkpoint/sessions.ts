@@ -1,4 +1,5 @@
-import type { DownloadJob, UploadJob } from '../engine/model.js';
+import type { CopyJob, DownloadJob, UploadJob } from '../engine/model.js';
+import { CheckpointedCopy } from './copy-session.js';
 import { CheckpointedDownload } from './download-session.js';
 import { CheckpointStore } from './store.js';
 import { CheckpointedUpload, type UploadSessionDeps } from './upload-session.js';
@@ -14,5 +15,6 @@ export function checkpointSessions(dir: string, deps: Omit<UploadSessionDeps, 'c
     checkpoints,
     uploadSession: (job: UploadJob) => (job.partSize === undefined ? undefined : new CheckpointedUpload(job, all)),
     downloadSession: (job: DownloadJob) => (job.partSize === undefined ? undefined : new CheckpointedDownload(job, all)),
+    copySession: (job: CopyJob) => (job.partSize === undefined ? undefined : new CheckpointedCopy(job, all)),
   };
 }

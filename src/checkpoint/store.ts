@@ -6,8 +6,8 @@ import { UserError, ExitCode } from '../errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
 import { PRIVATE_FILE_MODE, checkCheckpointDir, makePrivateDir, readTrustedCheckpoint } from './trust.js';
 
-export type CheckpointKind = 'upload' | 'download';
-const EXT: Record<CheckpointKind, string> = { upload: '.ucp', download: '.dcp' };
+export type CheckpointKind = 'upload' | 'download' | 'copy';
+export const EXT: Record<CheckpointKind, string> = { upload: '.ucp', download: '.dcp', copy: '.ccp' };
 
 /** A short stable id, so that the same command finds its checkpoint again. */
 export function checkpointId(absSource: string, destinationUrl: string, endpoint: string): string {

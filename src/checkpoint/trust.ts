@@ -17,7 +17,7 @@ export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
 /** Checkpoint files, including those kept aside as corrupt (`checkpoint clean` still acts on them). */
-const CHECKPOINT_NAME = /^[0-9a-f]{16}\.(ucp|dcp)(\.corrupt)?$/;
+const CHECKPOINT_NAME = /^[0-9a-f]{16}\.(ucp|dcp|ccp)(\.corrupt)?$/;
 
 /** Without POSIX owners and modes (Windows) there is nothing to check. */
 const POSIX = process.platform !== 'win32' && typeof process.getuid === 'function';

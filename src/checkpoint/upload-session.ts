@@ -1,149 +1,54 @@
 import fs from 'node:fs/promises';
+import { crc32c } from '@node-rs/crc32';
 import { formatS3 } from '../location.js';
-import { splitParts } from '../engine/model.js';
-import { formatSize } from '../size.js';
-import { crc32cBase64 } from '../engine/checksum.js';
+import { splitParts, type UploadJob } from '../engine/model.js';
+import { uint32Base64 } from '../engine/checksum.js';
 import { readFull } from '../engine/local-file.js';
-import type { ObjectStore, PartInfo } from '../engine/store.js';
-import type { MultipartState, UploadSession } from '../engine/upload.js';
-import type { UploadJob } from '../engine/model.js';
-import type { Emit } from '../report/events.js';
-import type { ResumeOptions, UploadCheckpoint } from './schema.js';
-import { CHECKPOINT_VERSION } from './schema.js';
-import { CheckpointStore, CoalescingWriter, checkpointId } from './store.js';
-import { loadForResume } from './load.js';
+import type { PartInfo } from '../engine/store.js';
 import { fsPath } from '../local-path.js';
-import { CheckpointLock } from './lock.js';
-import { findOrphans, heldUploads } from './orphans.js';
-import { listCheckpoints } from './inspect.js';
-import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { ChangedSourceError, SuspectObjectError } from '../errors.js';
+import type { UploadCheckpoint } from './schema.js';
+import { checkpointId } from './store.js';
+import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
 
-export interface UploadSessionDeps {
-  store: ObjectStore;
-  checkpoints: CheckpointStore;
-  emit: Emit;
-  endpoint: string;
-  options: ResumeOptions;
-  now: () => Date;
-}
+export type UploadSessionDeps = MultipartSessionDeps;
 
+const PIECE = 1024 * 1024;
 
 /**
- * A `.ucp` checkpoint for one multipart upload: found again by id, validated
- * and reconciled with the server on resume, saved as parts finish, removed on success.
+ * A `.ucp` checkpoint for one multipart upload of a local file: the source is
+ * the file (size, mtime in ns, inode); a part on the server counts only when its
+ * CRC32C is the local bytes'.
  */
-export class CheckpointedUpload implements UploadSession {
+export class CheckpointedUpload extends MultipartSession<UploadCheckpoint> {
+  protected readonly kind = 'upload' as const;
   readonly id: string;
-  private readonly url: string;
-  private source?: UploadCheckpoint['source'];
-  private createdAt?: string;
-  private state?: MultipartState;
-  private intentAt?: string;
-  private lock?: CheckpointLock;
-  private readonly writer = new CoalescingWriter(() => this.save());
 
   constructor(
     private readonly job: UploadJob,
-    private readonly deps: UploadSessionDeps,
+    deps: UploadSessionDeps,
   ) {
-    this.url = formatS3(job.bucket, job.key);
-    this.id = checkpointId(job.path, this.url, deps.endpoint);
+    const url = formatS3(job.bucket, job.key);
+    const id = checkpointId(job.path, url, deps.endpoint);
+    super({ id, name: job.path, bucket: job.bucket, key: job.key, size: job.size, partSize: job.partSize! }, deps);
+    this.id = id;
   }
 
-  private warn(why: string): void {
-    this.deps.emit({ type: 'warning', message: `checkpoint for ${this.job.path} not used: ${why}; starting over` });
-  }
+  private current?: UploadCheckpoint['source'];
 
-  private async currentSource(): Promise<UploadCheckpoint['source']> {
+  protected async currentSource(): Promise<UploadCheckpoint['source']> {
     const st = await fs.stat(fsPath(this.job.path), { bigint: true });
-    return { path: this.job.path, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+    this.current = { path: this.job.path, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+    return this.current;
   }
 
-  async resume(signal: AbortSignal): Promise<MultipartState | undefined> {
-    // Before anything is read: a second run must never work on this transfer too.
-    this.lock = await CheckpointLock.acquire(this.deps.checkpoints.lockPathFor(this.id), this.job.path, this.deps.now);
-    this.source = await this.currentSource();
-    const { checkpoints } = this.deps;
-    const { checkpoint: cp, salvage } = await loadForResume(checkpoints, this.id, 'upload', (why) => this.warn(why));
-    if (cp && cp.uploadId === undefined) {
-      await this.abortOrphans(cp, signal);
-      await checkpoints.remove(this.id, 'upload');
-      return undefined;
-    }
-    if (!cp) {
-      // A corrupt checkpoint's upload ID may still be readable: abort that upload rather than orphan its parts.
-      const old = salvage?.upload;
-      if (old && old.bucket === this.job.bucket && old.key === this.job.key) await this.abortOld(old.uploadId);
-      return undefined;
-    }
-    const why = this.mismatch(cp);
-    if (why) {
-      this.warn(why);
-      await this.discard(cp);
-      return undefined;
-    }
-    let serverParts: PartInfo[];
-    try {
-      serverParts = await this.deps.store.listParts(cp.destination.bucket, cp.destination.key, cp.uploadId!, signal);
-    } catch (err) {
-      if (!isNoSuchUpload(err)) throw err;
-      this.warn('the upload is gone from the server');
-      await checkpoints.remove(this.id, 'upload');
-      return undefined;
-    }
-    this.createdAt = cp.createdAt;
-    this.state = { uploadId: cp.uploadId!, partSize: cp.partSize, done: await this.reconcile(cp, serverParts) };
-    return this.state;
+  protected sourceChanged(recorded: UploadCheckpoint['source']): string | undefined {
+    const now = this.current!;
+    return recorded.size !== now.size || recorded.mtimeNs !== now.mtimeNs ? `${this.job.path} changed since the checkpoint (size or mtime)` : undefined;
   }
 
-  /** A run killed between CreateMultipartUpload and its first save left uploads nobody knows: abort them. */
-  private async abortOrphans(cp: UploadCheckpoint, signal: AbortSignal): Promise<void> {
-    let orphans;
-    try {
-      const held = heldUploads(await listCheckpoints(this.deps.checkpoints.dir));
-      orphans = await findOrphans(this.deps.store, cp, held, signal);
-    } catch (err) {
-      // Listing uploads may not be allowed (a least-privilege policy): say so, and go on without it.
-      this.deps.emit({
-        type: 'warning',
-        message: `${this.url}: an interrupted run may have left an incomplete upload, and listing them failed (${(err as Error).message}); check with 's3xfer uploads ls'`,
-      });
-      return;
-    }
-    for (const u of orphans) {
-      await this.abortOld(u.uploadId);
-      this.deps.emit({ type: 'warning', message: `aborted upload ${u.uploadId} of ${this.url}: an interrupted run had started it before recording it` });
-    }
-  }
-
-  /** CreateMultipartUpload was refused outright: no upload exists, the intent is moot. */
-  async createFailed(): Promise<void> {
-    await this.deps.checkpoints.remove(this.id, 'upload').catch(() => {});
-  }
-
-  /** Recorded before CreateMultipartUpload is sent: a kill right after it leaves a trace to clean up. */
-  async beforeCreate(): Promise<void> {
-    this.intentAt = this.deps.now().toISOString();
-    this.createdAt = this.intentAt;
-    await this.save();
-  }
-
-  async release(): Promise<void> {
-    await this.lock?.release();
-  }
-
-  /** Why a checkpoint cannot be resumed, or undefined when it can. */
-  private mismatch(cp: UploadCheckpoint): string | undefined {
-    const src = this.source!;
-    if (cp.source.size !== src.size || cp.source.mtimeNs !== src.mtimeNs) {
-      return `${this.job.path} changed since the checkpoint (size or mtime)`;
-    }
-    if (cp.destination.bucket !== this.job.bucket || cp.destination.key !== this.job.key) return 'different destination';
-    if (cp.partSize !== this.job.partSize) {
-      return `part size differs (${formatSize(cp.partSize)} then, ${formatSize(this.job.partSize ?? 0)} now)`;
-    }
-    return undefined;
+  protected useless(cause: unknown): boolean {
+    return cause instanceof ChangedSourceError || cause instanceof SuspectObjectError;
   }
 
   /**
@@ -151,18 +56,22 @@ export class CheckpointedUpload implements UploadSession {
    * and a checksum (or the ETag we recorded for those bytes) that matches the
    * local bytes. The checkpoint may lag the server by the parts in flight.
    */
-  private async reconcile(cp: UploadCheckpoint, serverParts: PartInfo[]): Promise<Map<number, PartInfo>> {
+  protected async reconcile(cp: UploadCheckpoint, serverParts: PartInfo[]): Promise<Map<number, PartInfo>> {
     const expected = new Map(splitParts(cp.source.size, cp.partSize).map((p) => [p.partNumber, p]));
     const recorded = new Map(cp.parts.map((p) => [p.partNumber, p]));
     const done = new Map<number, PartInfo>();
     const fh = await fs.open(fsPath(this.job.path), 'r');
-    // One buffer for the whole check: parts are read one at a time.
-    const buf = Buffer.allocUnsafe(cp.partSize);
+    // One 1 MiB buffer for the whole check, whatever the part size.
+    const buf = Buffer.allocUnsafe(Math.min(PIECE, cp.partSize));
     try {
       for (const sp of serverParts) {
         const want = expected.get(sp.partNumber);
         if (!want || sp.size !== want.size) continue;
-        const local = crc32cBase64(await readFull(fh, buf.subarray(0, want.size), want.offset, this.job.path));
+        let crc = 0;
+        for (let at = 0; at < want.size; at += buf.length) {
+          crc = crc32c(await readFull(fh, buf.subarray(0, Math.min(buf.length, want.size - at)), want.offset + at, this.job.path), crc);
+        }
+        const local = uint32Base64(crc);
         const rec = recorded.get(sp.partNumber);
         const matches = sp.crc32c ? sp.crc32c === local : rec !== undefined && rec.etag === sp.etag && rec.crc32c === local;
         if (matches) done.set(sp.partNumber, { partNumber: sp.partNumber, size: sp.size, etag: sp.etag, crc32c: local });
@@ -171,78 +80,5 @@ export class CheckpointedUpload implements UploadSession {
       await fh.close();
     }
     return done;
-  }
-
-  /** Start over cleanly: abort the old server-side upload (never orphan it), drop the checkpoint. */
-  private async discard(cp: UploadCheckpoint): Promise<void> {
-    if (cp.uploadId) await this.abortOld(cp.uploadId);
-    await this.deps.checkpoints.remove(this.id, 'upload');
-  }
-
-  private async abortOld(uploadId: string): Promise<void> {
-    try {
-      await this.deps.store.abortMultipartUpload(this.job.bucket, this.job.key, uploadId, AbortSignal.timeout(10_000));
-    } catch (err) {
-      if (!isNoSuchUpload(err)) {
-        this.deps.emit({ type: 'warning', message: `could not abort the old upload ${uploadId} of ${this.url}: ${(err as Error).message}` });
-      }
-    }
-  }
-
-  async started(state: MultipartState): Promise<void> {
-    this.state = state;
-    this.createdAt ??= this.deps.now().toISOString();
-    await this.save();
-  }
-
-  partDone(state: MultipartState): void {
-    this.state = state;
-    this.writer.schedule();
-  }
-
-  async keepOnFailure(_state: MultipartState, cause: unknown): Promise<boolean> {
-    if (cause instanceof ChangedSourceError || cause instanceof SuspectObjectError) {
-      // The source changed or the result was suspect: nothing here is worth resuming.
-      await this.deps.checkpoints.remove(this.id, 'upload').catch(() => {});
-      return false;
-    }
-    await this.writer.flush();
-    const total = splitParts(this.job.size, this.job.partSize!).length;
-    this.deps.emit({
-      type: 'saved',
-      kind: 'upload',
-      source: this.job.path,
-      checkpoint: this.id,
-      partsDone: this.state?.done.size ?? 0,
-      partsTotal: total,
-    });
-    return true;
-  }
-
-  async completed(): Promise<void> {
-    await this.writer.flush();
-    await this.deps.checkpoints.remove(this.id, 'upload');
-  }
-
-  private async save(): Promise<void> {
-    const state = this.state;
-    const parts = [...(state?.done.values() ?? [])]
-      .sort((a, b) => a.partNumber - b.partNumber)
-      .map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag, crc32c: p.crc32c ?? '' }));
-    await this.deps.checkpoints.write({
-      version: CHECKPOINT_VERSION,
-      id: this.id,
-      kind: 'upload',
-      source: this.source!,
-      destination: { endpoint: this.deps.endpoint, bucket: this.job.bucket, key: this.job.key },
-      ...(state ? { uploadId: state.uploadId } : {}),
-      ...(this.intentAt ? { intentAt: this.intentAt } : {}),
-      partSize: this.job.partSize!,
-      partCount: splitParts(this.job.size, this.job.partSize!).length,
-      parts,
-      options: this.deps.options,
-      createdAt: this.createdAt!,
-      updatedAt: this.deps.now().toISOString(),
-    });
   }
 }

@@ -108,7 +108,7 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
     const lines: [string, string | undefined][] = [
       ['id', s.id],
       ['kind', s.kind],
-      ['file name', path.basename(s.kind === 'upload' ? s.source : s.destination)],
+      ['file name', path.basename(s.kind === 'download' ? s.destination : s.source)],
       ['source', s.source],
       ['destination', s.destination],
       ['size', `${formatSize(s.size)} (${s.size} bytes)`],

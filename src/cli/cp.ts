@@ -70,6 +70,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       stdin: io.stdin,
       uploadSession: sessions?.uploadSession,
       downloadSession: sessions?.downloadSession,
+      copySession: sessions?.copySession,
       endpoint,
     });
     reporter.close();

@@ -15,7 +15,9 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
   const [source, destination] =
     cp.kind === 'upload'
       ? [cp.source.path, formatS3(cp.destination.bucket, cp.destination.key)]
-      : [formatS3(cp.source.bucket, cp.source.key), cp.destination.path];
+      : cp.kind === 'copy'
+        ? [formatS3(cp.source.bucket, cp.source.key), formatS3(cp.destination.bucket, cp.destination.key)]
+        : [formatS3(cp.source.bucket, cp.source.key), cp.destination.path];
   return {
     ...common,
     profile: o.profile,

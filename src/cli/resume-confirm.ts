@@ -35,7 +35,7 @@ const awsDefault = (region: string | undefined) => `https://s3.${region ?? ''}.a
  */
 export async function confirmResume(cp: Checkpoint, opts: CommonOptions, env: NodeJS.ProcessEnv): Promise<Confirmation> {
   const o = cp.options;
-  const objectEndpoint = cp.kind === 'upload' ? cp.destination.endpoint : cp.source.endpoint;
+  const objectEndpoint = cp.kind === 'download' ? cp.source.endpoint : cp.destination.endpoint;
   // s3xfer writes the same endpoint in both places (AWS's regional one when none was set): a checkpoint that disagrees was edited.
   if (!sameEndpoint(o.endpointUrl ?? awsDefault(o.region), objectEndpoint)) {
     return {

@@ -11,7 +11,7 @@ import { connect, type Connected } from './connect.js';
 import pLimit from 'p-limit';
 import path from 'node:path';
 import { orphansOf } from '../checkpoint/orphans.js';
-import type { UploadCheckpoint } from '../checkpoint/schema.js';
+import type { MultipartCheckpoint } from '../checkpoint/schema.js';
 import { isNoSuchUpload } from '../engine/s3-errors.js';
 import { discardCheckpoint } from '../checkpoint/discard.js';
 import { CheckpointStore } from '../checkpoint/store.js';
@@ -38,11 +38,11 @@ async function openUploads(url: string, opts: CommonOptions, conn: Connected, io
   const loc = parseLocation(url, io.cwd);
   if (loc.kind !== 's3') throw new UsageError(`'${url}' is not an S3 URL: write s3://bucket or s3://bucket/prefix`);
   const needed = new Map<string, CheckpointEntry>();
-  const intents: { id: string; cp: UploadCheckpoint }[] = [];
+  const intents: { id: string; cp: MultipartCheckpoint }[] = [];
   if (opts.checkpointDir) {
     for (const e of await listCheckpoints(path.resolve(io.cwd, opts.checkpointDir))) {
       const cp = e.checkpoint;
-      if (cp?.kind !== 'upload') continue;
+      if (cp?.kind !== 'upload' && cp?.kind !== 'copy') continue;
       if (cp.uploadId) needed.set(cp.uploadId, e);
       else intents.push({ id: e.id, cp });
     }

@@ -79,9 +79,20 @@ export interface DownloadJob {
   chunkSize: number;
 }
 
+/** An object to another key on the same endpoint, copied by the server: no bytes pass through s3xfer. */
+export interface CopyJob {
+  id: number;
+  source: { bucket: string; key: string; size: number; etag: string; lastModifiedMs: number; versionId?: string | undefined };
+  bucket: string;
+  key: string;
+  /** Multipart (UploadPartCopy of ranges) when set; one CopyObject otherwise. */
+  partSize?: number | undefined;
+}
+
 export type PlanItem =
   | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
   | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
+  | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
   | { action: 'skip'; source: string; destination: string; reason: string }
   | { action: 'refuse'; source: string; destination: string; message: string };

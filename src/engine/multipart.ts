@@ -5,7 +5,7 @@ import type { EngineContext } from './context.js';
 import { runParts } from './parts.js';
 import { retryReporter, withRetry } from './retry.js';
 import { isClientError, isNoSuchUpload } from './s3-errors.js';
-import type { PartInfo } from './store.js';
+import type { ObjectHeaders, PartInfo } from './store.js';
 
 /** Where a multipart upload stands; what a checkpoint saves. */
 export interface MultipartState {
@@ -53,6 +53,10 @@ export interface MultipartTarget {
   key: string;
   metadata: Record<string, string>;
   partSize: number;
+  /** Object headers to set (a copy carries the source's over). */
+  headers?: ObjectHeaders | undefined;
+  /** Parts carry CRC32Cs and the object a composite one, compared with ours (not for server-side copies). */
+  checksums?: boolean | undefined;
   /** How many parts the object has, when known in advance (a file; not a stream). */
   partCount?: number | undefined;
   /** The source, for messages: a local path or '-'. */
@@ -105,7 +109,11 @@ async function openUpload(ctx: EngineContext, target: MultipartTarget, session: 
   if (resumed) return resumed;
   await session?.beforeCreate();
   const uploadId = await withRetry(
-    () => ctx.store.createMultipartUpload({ bucket: target.bucket, key: target.key, metadata: target.metadata }, ctx.signal),
+    () =>
+      ctx.store.createMultipartUpload(
+        { bucket: target.bucket, key: target.key, metadata: target.metadata, headers: target.headers, checksums: target.checksums },
+        ctx.signal,
+      ),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, target.name) },
   ).catch(async (err: unknown) => {
     // A 4xx answer is definite: nothing was created. After a network fault it may have been: the intent stays.
@@ -128,7 +136,8 @@ async function completeUpload(ctx: EngineContext, target: MultipartTarget, state
   if (ordered.some((p, i) => p.partNumber !== i + 1) || (target.partCount !== undefined && ordered.length !== target.partCount)) {
     throw new TransferError(`${target.name}: ${ordered.length} parts ready, not the ${target.partCount ?? 'consecutive'} parts the object needs; rerun to upload it again`);
   }
-  const expected = compositeCrc32c(ordered.map((p) => p.crc32c!));
+  // Copied parts have no CRC32C of ours: their bytes never passed through us (size is checked instead).
+  const expected = ordered.every((p) => p.crc32c) ? compositeCrc32c(ordered.map((p) => p.crc32c!)) : undefined;
   const size = ordered.reduce((n, p) => n + p.size, 0);
   const out = await withRetry(
     async (attempt) => {
@@ -138,14 +147,14 @@ async function completeUpload(ctx: EngineContext, target: MultipartTarget, state
         // A retry after a lost reply finds the upload already completed: the object tells.
         if (attempt > 1 && isNoSuchUpload(err)) {
           const head = await ctx.store.head(target.bucket, target.key, ctx.signal);
-          if (head?.size === size && head.crc32c === expected) return { etag: head.etag, crc32c: head.crc32c };
+          if (head?.size === size && (expected === undefined || head.crc32c === expected)) return { etag: head.etag, crc32c: head.crc32c };
         }
         throw err;
       }
     },
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, target.name) },
   );
-  if (out.crc32c && out.crc32c !== expected) {
+  if (expected !== undefined && out.crc32c && out.crc32c !== expected) {
     throw new SuspectObjectError(
       `${formatS3(target.bucket, target.key)}: server checksum ${out.crc32c} differs from the local ${expected}; the object is suspect, upload it again`,
     );

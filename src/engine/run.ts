@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
 import { FatalError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
-import { encodeMtime, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
+import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
+import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
 import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
@@ -22,6 +23,8 @@ export interface RunOptions {
   uploadSession?: ((job: UploadJob) => UploadSession | undefined) | undefined;
   /** A checkpoint session for a ranged download, when checkpoints are on. */
   downloadSession?: ((job: DownloadJob) => DownloadSession | undefined) | undefined;
+  /** A checkpoint session for a multipart server-side copy, when checkpoints are on. */
+  copySession?: ((job: CopyJob) => UploadSession | undefined) | undefined;
   /** The endpoint in use, for messages about it (TLS, connection). */
   endpoint?: string | undefined;
 }
@@ -80,6 +83,8 @@ function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
       return { source: item.job.path, destination: formatS3(item.job.bucket, item.job.key), size: item.job.size };
     case 'download':
       return { source: formatS3(item.job.bucket, item.job.key), destination: item.job.path, size: item.job.size };
+    case 'copy':
+      return { source: formatS3(item.job.source.bucket, item.job.source.key), destination: formatS3(item.job.bucket, item.job.key), size: item.job.source.size };
     case 'stdin':
       return { source: '-', destination: formatS3(item.bucket, item.key), size: 0 };
   }
@@ -105,6 +110,9 @@ async function runItem(
     } else if (item.action === 'download') {
       const job = { ...item.job, id };
       result = await downloadObject(ctx, job, opts.downloadSession?.(job));
+    } else if (item.action === 'copy') {
+      const job = { ...item.job, id };
+      result = await copyObject(ctx, job, opts.copySession?.(job));
     } else {
       const target = { id, bucket: item.bucket, key: item.key, metadata: { mtime: encodeMtime(ctx.now()) }, partSize: opts.streamPartSize };
       const out = await uploadStream(ctx, target, opts.stdin as AsyncIterable<Buffer>);
@@ -124,7 +132,7 @@ async function runItem(
     });
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return;
-    const [url, local] = item.action === 'download' ? [source, destination] : [destination, source];
+    const [url, local] = item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
     const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
@@ -132,6 +140,6 @@ async function runItem(
       return;
     }
     summary.failed++;
-    ctx.emit({ type: 'error', id, source, destination, message: named(describeError(explained), url, local) });
+    ctx.emit({ type: 'error', id, source, destination, message: named(describeError(explained), url, ...(local ? [local] : [])) });
   }
 }

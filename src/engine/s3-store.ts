@@ -6,12 +6,14 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  CopyObjectCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeMtime } from './model.js';
 import { SdkDataPath } from './sdk-data-path.js';
 import { isNotFound } from './s3-errors.js';
-import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
+import { etagIsMd5, type CopySource, type DataPath, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
 
 /**
  * The S3 adapter of the object-store port: control calls (list, head, the
@@ -66,6 +68,15 @@ export class S3Store implements ObjectStore {
         versionId: out.VersionId,
         crc32c: out.ChecksumCRC32C,
         etagIsMd5: etagIsMd5(out.ServerSideEncryption, out.SSECustomerAlgorithm),
+        metadata: out.Metadata ?? {},
+        headers: {
+          contentType: out.ContentType,
+          cacheControl: out.CacheControl,
+          contentDisposition: out.ContentDisposition,
+          contentEncoding: out.ContentEncoding,
+          contentLanguage: out.ContentLanguage,
+          expires: out.Expires,
+        },
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -81,7 +92,7 @@ export class S3Store implements ObjectStore {
   }
 
   async createMultipartUpload(
-    input: { bucket: string; key: string; metadata: Record<string, string> },
+    input: { bucket: string; key: string; metadata: Record<string, string>; headers?: ObjectHeaders | undefined; checksums?: boolean | undefined },
     signal: AbortSignal,
   ): Promise<string> {
     const out = await this.client.send(
@@ -89,12 +100,46 @@ export class S3Store implements ObjectStore {
         Bucket: input.bucket,
         Key: input.key,
         Metadata: input.metadata,
-        ChecksumAlgorithm: 'CRC32C',
+        ...headerFields(input.headers),
+        ChecksumAlgorithm: input.checksums === false ? undefined : 'CRC32C',
       }),
       { abortSignal: signal },
     );
     if (!out.UploadId) throw new Error(`server returned no upload ID for ${input.key}`);
     return out.UploadId;
+  }
+
+  async copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }> {
+    const out = await this.client.send(
+      new CopyObjectCommand({
+        Bucket: input.bucket,
+        Key: input.key,
+        CopySource: copySourceOf(input.source),
+        CopySourceIfMatch: input.source.etag,
+        MetadataDirective: 'COPY',
+      }),
+      { abortSignal: signal },
+    );
+    return { etag: out.CopyObjectResult?.ETag ?? '' };
+  }
+
+  async uploadPartCopy(
+    input: { source: CopySource; bucket: string; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }> {
+    const out = await this.client.send(
+      new UploadPartCopyCommand({
+        Bucket: input.bucket,
+        Key: input.key,
+        UploadId: input.uploadId,
+        PartNumber: input.partNumber,
+        CopySource: copySourceOf(input.source),
+        CopySourceIfMatch: input.source.etag,
+        CopySourceRange: `bytes=${input.range.start}-${input.range.end}`,
+      }),
+      { abortSignal: signal },
+    );
+    return { etag: out.CopyPartResult?.ETag ?? '' };
   }
 
   listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]> {
@@ -163,4 +208,21 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const item of items) all.push(item);
   return all;
+}
+
+/** `bucket/key` (each key segment escaped) and the version: how CopySource names an object. */
+function copySourceOf(source: CopySource): string {
+  const key = source.key.split('/').map(encodeURIComponent).join('/');
+  return `${source.bucket}/${key}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
+}
+
+function headerFields(h: ObjectHeaders | undefined) {
+  return {
+    ContentType: h?.contentType,
+    CacheControl: h?.cacheControl,
+    ContentDisposition: h?.contentDisposition,
+    ContentEncoding: h?.contentEncoding,
+    ContentLanguage: h?.contentLanguage,
+    Expires: h?.expires,
+  };
 }

@@ -14,6 +14,27 @@ export interface ObjectInfo {
   crc32c?: string | undefined;
   /** From HEAD only: false for SSE-KMS / SSE-C objects, whose ETag is not their MD5. */
   etagIsMd5?: boolean | undefined;
+  /** From HEAD only: the user metadata (`x-amz-meta-*`) and the headers a copy carries over. */
+  metadata?: Record<string, string> | undefined;
+  headers?: ObjectHeaders | undefined;
+}
+
+/** The object headers a client sets and a copy keeps (aws-cli's --metadata-directive COPY). */
+export interface ObjectHeaders {
+  contentType?: string | undefined;
+  cacheControl?: string | undefined;
+  contentDisposition?: string | undefined;
+  contentEncoding?: string | undefined;
+  contentLanguage?: string | undefined;
+  expires?: Date | undefined;
+}
+
+/** An object to copy from, pinned to the ETag it had when planned: a copy of another version fails (412). */
+export interface CopySource {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+  etag: string;
 }
 
 export interface PartInfo {
@@ -93,9 +114,23 @@ export interface ObjectStore {
   partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
   createMultipartUpload(
-    input: { bucket: string; key: string; metadata: Record<string, string> },
+    input: {
+      bucket: string;
+      key: string;
+      metadata: Record<string, string>;
+      headers?: ObjectHeaders | undefined;
+      /** Parts carry a CRC32C and the object a composite one (uploads); copies' parts have none. */
+      checksums?: boolean | undefined;
+    },
     signal: AbortSignal,
   ): Promise<string>;
+  /** A server-side copy of a whole object (up to 5 GiB), metadata and headers included. */
+  copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }>;
+  /** A server-side copy of a byte range of `source` as a part: no bytes pass through the client. */
+  uploadPartCopy(
+    input: { source: CopySource; bucket: string; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }>;
   uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }>;
   listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]>;
   completeMultipartUpload(

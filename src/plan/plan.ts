@@ -20,6 +20,7 @@ import { decideCompleted, decideDownload, decideDownloadCompleted, decideUpload 
 import { walkLocal } from './walk.js';
 import { fsPath } from '../local-path.js';
 import { refuseCollisions } from './collisions.js';
+import { planS3Copy } from './copy-plan.js';
 import pLimit from 'p-limit';
 
 export interface PlanOptions {
@@ -58,8 +59,8 @@ export async function planCopy(src: Location, dst: Location, opts: PlanOptions, 
   if (dst.kind === 'stdin') throw new UsageError(`'-' can only be a source; writing to standard output is not supported`);
   if (src.kind === 'local' && dst.kind === 's3') return planUpload(src, dst, opts, deps);
   if (src.kind === 's3' && dst.kind === 'local') return planDownload(src, dst, opts, deps);
-  if (src.kind === 's3') throw new UsageError(`copying from S3 to S3 is not supported yet: download, then upload`);
-  throw new UsageError(`both '${src.path}' and '${formatLocation(dst)}' are local: one side must be s3://bucket/key`);
+  if (src.kind === 's3' && dst.kind === 's3') return planS3Copy(src, dst, opts, deps);
+  throw new UsageError(`both '${formatLocation(src)}' and '${formatLocation(dst)}' are local: one side must be s3://bucket/key`);
 }
 
 /** Multipart (or ranged) at or above the threshold, with a part size that fits S3's limits. */

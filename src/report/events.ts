@@ -25,7 +25,7 @@ export type TransferEvent =
   | { type: 'error'; id?: number | undefined; source: string; destination: string; message: string }
   | { type: 'warning'; message: string }
   /** A checkpoint was kept for a transfer that stopped: rerun to resume it. */
-  | { type: 'saved'; kind: 'upload' | 'download'; source: string; checkpoint: string; partsDone: number; partsTotal: number }
+  | { type: 'saved'; kind: 'upload' | 'download' | 'copy'; source: string; checkpoint: string; partsDone: number; partsTotal: number }
   | { type: 'retry'; source: string; attempt: number; delayMs: number; message: string }
   | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };
 

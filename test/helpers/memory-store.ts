@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import { bodySize, type RequestBody } from '../../src/engine/file-body.js';
 import { compositeCrc32c, uint32Base64 } from '../../src/engine/checksum.js';
-import type { GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from '../../src/engine/store.js';
+import type { CopySource, GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from '../../src/engine/store.js';
 
 interface Stored {
   bytes: Buffer;
@@ -112,6 +112,31 @@ export class MemoryStore implements ObjectStore {
     }
   }
 
+  async copyObject(input: { source: CopySource; bucket: string; key: string }): Promise<{ etag: string }> {
+    (await this.enter('copyObject', input.key))();
+    const from = this.pinned(input.source);
+    const etag = `"c${this.nextId++}"`;
+    this.objects.set(input.key, { ...from, lastModifiedMs: this.now(), etag });
+    return { etag };
+  }
+
+  async uploadPartCopy(input: { source: CopySource; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } }): Promise<{ etag: string }> {
+    (await this.enter('uploadPartCopy', input.key, input.partNumber))();
+    const upload = this.uploads.get(input.uploadId);
+    if (!upload) throw noSuchUpload();
+    const bytes = this.pinned(input.source).bytes.subarray(input.range.start, input.range.end + 1);
+    const etag = `"pc${this.nextId++}"`;
+    upload.parts.set(input.partNumber, { partNumber: input.partNumber, size: bytes.length, etag, bytes });
+    return { etag };
+  }
+
+  private pinned(source: CopySource): Stored {
+    const o = this.objects.get(source.key);
+    if (!o) throw Object.assign(new Error('no such key'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    if (o.etag !== source.etag) throw Object.assign(new Error('precondition'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    return o;
+  }
+
   async listParts(_bucket: string, _key: string, uploadId: string): Promise<PartInfo[]> {
     (await this.enter('listParts'))();
     const upload = this.uploads.get(uploadId);
@@ -124,11 +149,11 @@ export class MemoryStore implements ObjectStore {
     const upload = this.uploads.get(input.uploadId);
     if (!upload) throw noSuchUpload();
     const parts = input.parts.map((p) => upload.parts.get(p.partNumber)!);
-    const crc = compositeCrc32c(parts.map((p) => p.crc32c!));
+    const crc = parts.every((p) => p.crc32c) ? compositeCrc32c(parts.map((p) => p.crc32c!)) : '';
     const etag = `"m${this.nextId++}-${parts.length}"`;
     this.objects.set(input.key, { bytes: Buffer.concat(parts.map((p) => p.bytes)), metadata: upload.metadata, lastModifiedMs: this.now(), etag, crc32c: crc });
     this.uploads.delete(input.uploadId);
-    return { etag, crc32c: crc };
+    return { etag, crc32c: crc || undefined };
   }
 
   async abortMultipartUpload(_bucket: string, _key: string, uploadId: string): Promise<void> {

@@ -64,6 +64,8 @@ function describe_(i: PlanItem): string {
       return `skip ${path.basename(i.source)}: ${i.reason}`;
     case 'refuse':
       return `refuse ${i.source}`;
+    case 'copy':
+      return `copy ${i.job.source.key} -> ${i.job.key}${i.job.partSize ? ` [parts ${i.job.partSize / MiB} MiB]` : ''}`;
     case 'stdin':
       return `stdin -> ${i.key}`;
   }
@@ -113,6 +115,16 @@ describe('planCopy', () => {
       ['refuse s3://bkt/k/a//b', 'refuse s3://bkt/k/a/b', 'refuse s3://bkt/k/a/./b', 'refuse s3://bkt/k/f', 'down k/f/g -> out/f/g', 'down k/ok -> out/ok'],
     ],
     ['stdin', '-', 's3://bkt/in.bin', {}, [], ['stdin -> in.bin']],
+    ['object to object: server-side', 's3://bkt/k/c.txt', 's3://ccc/x/', {}, [{ key: 'k/c.txt' }], ['copy k/c.txt -> x/c.txt']],
+    ['large object: copied in parts', 's3://bkt/k/big', 's3://ccc/y', {}, [{ key: 'k/big', size: 40 * MiB }], ['copy k/big -> y [parts 8 MiB]']],
+    [
+      'prefix to prefix; -u skips what is newer at the destination',
+      's3://bkt/k',
+      's3://bkt/m/',
+      { recursive: true, update: true },
+      [{ key: 'k/a' }, { key: 'k/d/b' }, { key: 'm/a', lastModifiedMs: T + 60_000 }],
+      ['skip a: destination is up to date', 'copy k/d/b -> m/d/b'],
+    ],
   ])('%s', async (_name, src, dst, o, objects, want) => {
     expect(await plan(src, dst, o, objects)).toEqual(want);
   });
@@ -122,7 +134,8 @@ describe('planCopy', () => {
     ['nope', 's3://bkt/p/', {}, /nope: no such file or directory/],
     ['s3://bkt/k/', 'out', {}, /is a prefix, not an object: use -r/],
     ['s3://bkt/missing', 'out', {}, /no such object/],
-    ['s3://bkt/k', 's3://ccc/k', {}, /from S3 to S3 is not supported/],
+    ['s3://bkt/k/..', 's3://bkt/k/..', {}, /would be copied onto itself/],
+    ['s3://bkt/k/', 's3://ccc/', {}, /is a prefix, not an object: use -r/],
     ['data/a.txt', 'elsewhere', {}, /are local: one side must be s3/],
     ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
     ['s3://bkt/k/..', 'out/', {}, /its last segment '\.\.' is not a file name/],

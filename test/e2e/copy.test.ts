@@ -1,0 +1,140 @@
+// S3 → S3 on one endpoint: server-side copies (CopyObject, UploadPartCopy), resumable with a .ccp checkpoint.
+import fs from 'node:fs';
+import path from 'node:path';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBucket, e2eContext, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
+import { startProxy } from '../helpers/proxy.js';
+import { MiB, exitOf, getBytes, listKeys, openUploads, waitFor } from './fixtures.js';
+import { RESUME_FLAGS, isPart } from './interrupt.js';
+
+const { s3, env, client } = e2eContext();
+let bucket: string;
+let other: string;
+beforeAll(async () => {
+  bucket = await createBucket(client);
+  other = await createBucket(client);
+});
+
+const put = (key: string, body: Buffer | string, extra: Record<string, unknown> = {}) =>
+  client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...extra }));
+const head = (b: string, key: string) => client.send(new HeadObjectCommand({ Bucket: b, Key: key }));
+const isPartCopy = (r: { method: string; query: Record<string, string>; headers: Record<string, unknown> }) => isPart(r) && 'x-amz-copy-source' in r.headers;
+const bytesOf = (size: number, seed: number) => {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) b.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
+  return b;
+};
+
+describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
+  it('below the threshold: one CopyObject; metadata, mtime and Content-Type carried over; no bytes through the client', async () => {
+    await put('small.txt', 'hello', { ContentType: 'text/plain', Metadata: { mtime: '1700000000.000', owner: 'ops' } });
+    const proxy = await startProxy({ target: s3.endpoint });
+    const res = await runCli(['cp', '--no-progress', `s3://${bucket}/small.txt`, `s3://${other}/copied/`], { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect((await getBytes(client, other, 'copied/small.txt')).toString()).toBe('hello');
+    const h = await head(other, 'copied/small.txt');
+    expect(h.ContentType).toBe('text/plain');
+    expect(h.Metadata).toMatchObject({ mtime: '1700000000.000', owner: 'ops' });
+    expect(proxy.requests.filter((r) => r.method === 'PUT' && 'x-amz-copy-source' in r.headers)).toHaveLength(1);
+    expect(proxy.requests.reduce((n, r) => n + r.requestBytes, 0)).toBe(0);
+  });
+
+  it('at or above the threshold: UploadPartCopy of ranges; headers carried; bytes equal', async () => {
+    const content = bytesOf(23 * MiB, 1);
+    await put('big.bin', content, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', Metadata: { mtime: '1700000001.000' } });
+    const proxy = await startProxy({ target: s3.endpoint });
+    const res = await runCli(['cp', ...RESUME_FLAGS, `s3://${bucket}/big.bin`, `s3://${other}/big.bin`], { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(proxy.requests.filter(isPartCopy)).toHaveLength(5);
+    expect((await getBytes(client, other, 'big.bin')).equals(content)).toBe(true);
+    const h = await head(other, 'big.bin');
+    expect(h.ContentType).toBe('application/x-thing');
+    expect(h.CacheControl).toBe('max-age=60');
+    expect(h.Metadata).toMatchObject({ mtime: '1700000001.000' });
+  });
+
+  it('a tree, with -u on the rerun copying nothing', async () => {
+    for (const k of ['t/a.txt', 't/sub/b.txt', 't/sub/deep/c.txt']) await put(k, k);
+    const first = await runCli(['cp', '-r', '--no-progress', `s3://${bucket}/t/`, `s3://${other}/t2/`], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(await listKeys(client, other, 't2/')).toEqual(['t2/a.txt', 't2/sub/b.txt', 't2/sub/deep/c.txt']);
+    const again = await runCli(['cp', '-r', '-u', '--no-progress', `s3://${bucket}/t/`, `s3://${other}/t2/`], { env });
+    expect(again.stdout).toMatch(/0 copied .* 3 skipped, 0 failed/);
+  });
+
+  it('a copy onto itself is refused', async () => {
+    await put('self.txt', 'x');
+    const res = await runCli(['cp', '--no-progress', `s3://${bucket}/self.txt`, `s3://${bucket}/self.txt`], { env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/would be copied onto itself/);
+  });
+});
+
+describe('resumable server-side copies (.ccp)', () => {
+  /** Start a multipart copy whose UploadPartCopy requests are slowed, and SIGKILL it once `parts` are done. */
+  async function killedCopy(key: string, content: Buffer, parts: number) {
+    await put(key, content);
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isPartCopy, action: { delayMs: 300 } }] });
+    const ckpt = path.join(tmpdir(), 'ck');
+    const args = ['cp', ...RESUME_FLAGS, `s3://${bucket}/${key}`, `s3://${other}/${key}`, '--checkpoint-dir', ckpt];
+    const child = spawnCli(args, { env: s3Env(s3, proxy.endpoint) });
+    await waitFor(() => proxy.requests.filter((r) => isPartCopy(r) && r.status === 200).length >= parts, 30_000, 'parts copied');
+    child.kill('SIGKILL');
+    await exitOf(child);
+    return { proxy, ckpt, args };
+  }
+
+  it('a SIGKILL mid-copy, then a rerun that sends only the missing UploadPartCopy requests', async () => {
+    const content = bytesOf(40 * MiB, 2);
+    const { proxy, ckpt, args } = await killedCopy('resume.bin', content, 3);
+    const doneBefore = proxy.requests.filter((r) => isPartCopy(r) && r.status === 200).length;
+    expect(fs.readdirSync(ckpt).filter((f) => f.endsWith('.ccp'))).toHaveLength(1);
+    const ls = await runCli(['checkpoint', 'ls', '--json', '--checkpoint-dir', ckpt], { env: s3Env(s3, proxy.endpoint) });
+    expect(JSON.parse(ls.stdout.trim().split('\n')[0]!)).toMatchObject({ kind: 'copy', source: `s3://${bucket}/resume.bin`, destination: `s3://${other}/resume.bin` });
+    proxy.clear();
+    proxy.setRules([]);
+    const rerun = await runCli(args, { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(/resumed .*: \d+ of 8 parts already uploaded/);
+    const resent = proxy.requests.filter(isPartCopy).length;
+    expect(resent).toBeLessThanOrEqual(8 - doneBefore);
+    expect(resent).toBeGreaterThan(0);
+    expect((await getBytes(client, other, 'resume.bin')).equals(content)).toBe(true);
+    expect(await openUploads(client, other, 'resume.bin')).toBe(0);
+    expect(fs.readdirSync(ckpt).filter((f) => !f.startsWith('.'))).toEqual([]);
+  });
+
+  it('a source overwritten mid-copy is detected: exit 1, nothing published, no upload left', async () => {
+    const content = bytesOf(40 * MiB, 3);
+    await put('moving.bin', content);
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isPartCopy, action: { delayMs: 300 } }] });
+    const child = spawnCli(['cp', ...RESUME_FLAGS, `s3://${bucket}/moving.bin`, `s3://${other}/moving.bin`], { env: s3Env(s3, proxy.endpoint) });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => proxy.requests.filter((r) => isPartCopy(r) && r.status === 200).length >= 2, 30_000, 'parts copied');
+    await put('moving.bin', bytesOf(40 * MiB, 4));
+    const exit = await exitOf(child);
+    await proxy.close();
+    expect(exit.code, stderr).toBe(1);
+    expect(stderr).toContain(`s3://${bucket}/moving.bin changed on the server during the copy`);
+    await expect(head(other, 'moving.bin')).rejects.toThrow();
+    expect(await openUploads(client, other, 'moving.bin')).toBe(0);
+  });
+
+  it('a source changed between the kill and the rerun: the old upload is aborted and the copy starts over', async () => {
+    const { proxy, args } = await killedCopy('changed.bin', bytesOf(40 * MiB, 5), 2);
+    const fresh = bytesOf(40 * MiB, 6);
+    await put('changed.bin', fresh);
+    proxy.setRules([]);
+    const rerun = await runCli(args, { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/changed on the server since the checkpoint/);
+    expect((await getBytes(client, other, 'changed.bin')).equals(fresh)).toBe(true);
+    expect(await openUploads(client, other, 'changed.bin')).toBe(0);
+  });
+});
