@@ -22,10 +22,12 @@ describe('one run per checkpoint', () => {
     const src = makeTree(tmpdir(), { 'a.bin': 12 * MiB, 'b.bin': 12 * MiB });
     const ckpt = path.join(tmpdir(), 'ck');
     const args = ['cp', '-r', src, `s3://${bucket}/twice/`, '--checkpoint-dir', ckpt, ...RESUME_FLAGS];
-    const proxy = await slowUploadProxy(s3, 4 * MiB);
+    // Each part crawls (about 5 s at 1 MiB/s): the second run surely starts while the first holds both files.
+    const proxy = await slowUploadProxy(s3, 1 * MiB);
     const first = spawnCli(args, { env: s3Env(s3, proxy.endpoint) });
-    await waitFor(() => proxy.requests.filter((r) => isPart(r) && r.status === 200).length >= 2, 30_000, 'the first run to send parts');
+    await waitFor(() => ckptFiles(ckpt).filter((f) => f.endsWith('.lock')).length === 2, 30_000, 'the first run to hold both files');
     const second = await runCli(args, { env: s3Env(s3, proxy.endpoint) });
+    expect(first.exitCode, 'the first run was still working').toBeNull();
     expect(second.code, second.stderr).toBe(1);
     noTrace(second.stderr);
     for (const f of ['a.bin', 'b.bin']) {
@@ -43,13 +45,15 @@ describe('one run per checkpoint', () => {
   it('two resumes of one download: the second leaves it to the first; no stale checkpoint, bytes right', async () => {
     const content = Buffer.alloc(24 * MiB, 3);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'twice-down.bin', Body: content }));
-    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isObjectGet, action: { responseBytesPerSecond: 6 * MiB } }] });
+    // Each range crawls (2 MiB/s): the second run surely starts while the first holds the download.
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isObjectGet, action: { responseBytesPerSecond: 2 * MiB } }] });
     const out = tmpdir();
     const ckpt = path.join(tmpdir(), 'ck');
     const args = ['cp', `s3://${bucket}/twice-down.bin`, `${out}/`, '--checkpoint-dir', ckpt, ...RESUME_FLAGS];
     const first = spawnCli(args, { env: s3Env(s3, proxy.endpoint) });
     await waitFor(() => ckptFiles(ckpt).some((f) => f.endsWith('.dcp')), 20_000, 'the first run to save a checkpoint');
     const second = await runCli(args, { env: s3Env(s3, proxy.endpoint) });
+    expect(first.exitCode, 'the first run was still working').toBeNull();
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`s3://${bucket}/twice-down.bin: skipped, another s3xfer run (pid ${first.pid} on`);
     expect(await exitOf(first)).toEqual({ code: 0, signal: null });
