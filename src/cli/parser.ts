@@ -64,7 +64,8 @@ function cpFlags<T>(y: Argv<T>) {
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
-    .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input');
+    .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
+    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */
@@ -152,7 +153,7 @@ export async function parseArgs(
     .usage('$0 <command> [options]\n\nCopy files between local disks and S3-compatible object stores; resume after any interruption.')
     .command(
       'cp <source> <destination>',
-      'copy a file or a tree (-r) to or from S3',
+      'copy a file or a tree (-r) to or from S3, or between S3 keys (copied by the server)',
       cpFlags,
       async (a) => {
         command = { name: 'cp', options: cpFrom(a, argv, io.env, await configFor(a)) };
