@@ -7,7 +7,7 @@
 // aws-cli is taken from PATH (through `pyenv which aws` when PATH holds a pyenv shim).
 
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,13 +41,13 @@ async function which(name) {
 async function install(name, cmd, args, env = process.env) {
   await fs.mkdir(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${name}.log`);
-  const out = createWriteStream(logFile);
+  // A descriptor opened now: spawn needs an open fd, and a WriteStream opens its file only later.
+  const out = openSync(logFile, 'w');
   const code = await new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', out, out] });
     child.once('error', () => resolve(127));
     child.once('exit', (c) => resolve(c ?? 1));
-  });
-  await new Promise((r) => out.end(r));
+  }).finally(() => closeSync(out));
   if (code !== 0) {
     const log = await fs.readFile(logFile, 'utf8').catch(() => '');
     throw new Error(`${cmd} ${args.join(' ')} exited ${code}; log ${logFile}:\n${log.trimEnd().split('\n').slice(-5).join('\n')}`);

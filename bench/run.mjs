@@ -21,6 +21,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const S3XFER = path.resolve(HERE, '..', 'bin', 's3xfer.js');
 const MiB = 1 << 20;
 const BIG = 256 * MiB;
+const GIGA = 1024 * MiB;
 const HUGE = 2048 * MiB;
 const SMALL_COUNT = 1000;
 const SMALL_SIZE = 8 * 1024;
@@ -53,7 +54,8 @@ function parseArgs(argv) {
 
 // ---------------------------------------------------------------------------
 // Processes: every timed run is its own process group (so a kill reaches the tool
-// under /usr/bin/time), wall time measured here, peak RSS from GNU time's %M.
+// under /usr/bin/time), wall time measured here, peak RSS (%M) and CPU seconds
+// (user %U + system %S, the child's own resource usage) from GNU time.
 
 const live = new Set();
 let timeBin;
@@ -78,10 +80,10 @@ function ensureGnuTime() {
   return undefined;
 }
 
-/** Spawns argv; resolves {code, signal, ms, rssKB, out}. `measure: false` runs it unwrapped (for SIGKILL tests). */
+/** Spawns argv; resolves {code, signal, ms, rssKB, cpuS, out}. `measure: false` runs it unwrapped (for SIGKILL tests). */
 function spawnTimed(argv, { env, measure = true, onSpawn } = {}) {
   const rssFile = path.join(tmp, `rss-${++seq}`);
-  const full = measure && timeBin ? [timeBin, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  const full = measure && timeBin ? [timeBin, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(full[0], full.slice(1), { env, cwd: tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,12 +101,15 @@ function spawnTimed(argv, { env, measure = true, onSpawn } = {}) {
       clearTimeout(timer);
       live.delete(child);
       let rssKB = null;
+      let cpuS = null;
       try {
-        const lines = fsSync.readFileSync(rssFile, 'utf8').trim().split('\n');
-        rssKB = Number(lines.at(-1)) || null;
+        // The last line is ours ("Command exited with non-zero status" may come before it).
+        const [kb, user, sys] = fsSync.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+        rssKB = kb || null;
+        cpuS = Number.isFinite(user + sys) ? user + sys : null;
         fsSync.rmSync(rssFile);
       } catch {}
-      resolve({ code: spawnErr ? 127 : code, signal, ms, rssKB, out: spawnErr ? String(spawnErr) : out });
+      resolve({ code: spawnErr ? 127 : code, signal, ms, rssKB, cpuS, out: spawnErr ? String(spawnErr) : out });
     });
   });
 }
@@ -222,6 +227,7 @@ function makeCases(tools, data, sums) {
   const cases = {
     upBig: { title: '256 MiB upload', once: upFile(data.big, BIG) },
     downBig: { title: '256 MiB download', once: downFile('src/big.bin', BIG, sums.big) },
+    downGiga: { title: '1 GiB download', once: downFile('src/giga.bin', GIGA, sums.giga) },
     upSmall: {
       title: '1,000 × 8 KiB upload (-r)',
       async once(name, round) {
@@ -306,6 +312,7 @@ async function resumeAtHalf(tools, file, round) {
 // Reporting
 
 const sec = (ms) => (ms == null ? '–' : (ms / 1000).toFixed(2));
+const cpu = (s) => (s == null ? '' : ` (${s.toFixed(2)} cpu)`);
 const mb = (kb) => (kb == null ? '–' : (kb / 1024).toFixed(0));
 const met = (ok) => (ok == null ? 'n/a' : ok ? '✅ met' : '❌ not met');
 
@@ -313,7 +320,8 @@ function summarise(runs) {
   const ok = runs.filter((r) => !r.error);
   const ms = ok.map((r) => r.ms);
   const rss = ok.map((r) => r.rssKB).filter((x) => x != null);
-  return { medianMs: median(ms), bestMs: best(ms), peakRssKB: rss.length ? Math.max(...rss) : null, fails: runs.length - ok.length, runs };
+  const cpuS = ok.map((r) => r.cpuS).filter((x) => x != null);
+  return { medianMs: median(ms), bestMs: best(ms), medianCpuS: median(cpuS), peakRssKB: rss.length ? Math.max(...rss) : null, fails: runs.length - ok.length, runs };
 }
 
 function markdown(res) {
@@ -322,25 +330,25 @@ function markdown(res) {
   out.push(`### s3xfer benchmark — ${res.date}`, '');
   out.push(`Machine: ${res.machine.nproc} cores (${res.machine.cpu}), ${res.machine.memGiB} GiB RAM, Node ${res.machine.node}, ${res.machine.os}; MinIO ${res.versions.minio} on 127.0.0.1, same machine.`, '');
   out.push(`Versions: ${Object.entries(res.versions).map(([k, v]) => `${k} \`${v}\``).join(', ')}.`, '');
-  out.push(`Wall time in seconds, median / best of ${res.rounds} interleaved rounds; default settings for every tool.`, '');
+  out.push(`Wall time in seconds, median / best of ${res.rounds} interleaved rounds, and the median CPU seconds (user + sys, GNU time) in brackets; default settings for every tool.`, '');
   out.push(`| Case | ${names.join(' | ')} | s3xfer ÷ fastest peer (median) | Target ≤ ${TARGETS.ratio.toFixed(1)}× |`);
   out.push(`|---|${names.map(() => '---:').join('|')}|---:|---|`);
   for (const c of Object.values(res.cases)) {
     const cells = names.map((n) => {
       const t = c.tools[n];
       if (!t) return '–';
-      const s = t.medianMs == null ? 'FAIL' : `${sec(t.medianMs)} / ${sec(t.bestMs)}`;
+      const s = t.medianMs == null ? 'FAIL' : `${sec(t.medianMs)} / ${sec(t.bestMs)}${cpu(t.medianCpuS)}`;
       return t.fails ? `${s} (${t.fails} failed)` : s;
     });
     const ratio = c.ratio == null ? '–' : `${c.ratio.toFixed(2)}× (vs ${c.fastestPeer})`;
     out.push(`| ${c.title} | ${cells.join(' | ')} | ${ratio} | ${met(c.ratio == null ? null : c.ratio <= TARGETS.ratio)} |`);
   }
   if (res.huge) {
-    out.push('', `Peak RSS (MB, GNU time %M) and wall time (s) for a 2 GiB file, ${res.hugeRounds} run(s) per tool:`, '');
+    out.push('', `Peak RSS (MB, GNU time %M), wall time (s) and CPU seconds for a 2 GiB file, ${res.hugeRounds} run(s) per tool:`, '');
     out.push(`| Case | ${names.join(' | ')} | Target: s3xfer ≤ ${TARGETS.rssMB} MB |`);
     out.push(`|---|${names.map(() => '---:').join('|')}|---|`);
     for (const c of Object.values(res.huge)) {
-      const cells = names.map((n) => (c.tools[n] ? (c.tools[n].medianMs == null ? 'FAIL' : `${mb(c.tools[n].peakRssKB)} MB, ${sec(c.tools[n].medianMs)} s`) : '–'));
+      const cells = names.map((n) => (c.tools[n] ? (c.tools[n].medianMs == null ? 'FAIL' : `${mb(c.tools[n].peakRssKB)} MB, ${sec(c.tools[n].medianMs)} s${cpu(c.tools[n].medianCpuS)}`) : '–'));
       const rss = c.tools.s3xfer?.peakRssKB;
       out.push(`| ${c.title} | ${cells.join(' | ')} | ${met(rss == null ? null : rss / 1024 <= TARGETS.rssMB)} |`);
     }
@@ -362,13 +370,14 @@ async function main() {
   for (const [n, why] of Object.entries(missing)) log(`peer ${n} unavailable, continuing without it: ${why}`);
 
   log('creating test data…');
-  const data = { big: path.join(tmp, 'big.bin'), huge: path.join(tmp, 'huge.bin'), small: path.join(tmp, 'small') };
+  const data = { big: path.join(tmp, 'big.bin'), giga: path.join(tmp, 'giga.bin'), huge: path.join(tmp, 'huge.bin'), small: path.join(tmp, 'small') };
   await fs.mkdir(data.small);
   await fs.mkdir(path.join(tmp, 'dl'));
   await writeRandomFile(data.big, BIG);
+  await writeRandomFile(data.giga, GIGA);
   for (let i = 0; i < SMALL_COUNT; i++) await fs.writeFile(path.join(data.small, `f${String(i).padStart(4, '0')}.bin`), randomFillSync(Buffer.alloc(SMALL_SIZE)));
   if (!opts.skip2g) await writeRandomFile(data.huge, HUGE);
-  const sums = { big: await sha256(data.big) };
+  const sums = { big: await sha256(data.big), giga: await sha256(data.giga) };
 
   const server = await startMinio();
   cleanup.push(() => server.stop());
@@ -381,7 +390,7 @@ async function main() {
   // Seed the download sources with aws-cli (a reference independent of s3xfer) when present.
   log('seeding download sources…');
   const seeder = tools.aws ?? tools.s3xfer;
-  for (const argv of [seeder.upFile(data.big, BUCKET, 'src/big.bin'), seeder.upTree(data.small, BUCKET, 'src/small')].concat(opts.skip2g ? [] : [seeder.upFile(data.huge, BUCKET, 'src/huge.bin')])) {
+  for (const argv of [seeder.upFile(data.big, BUCKET, 'src/big.bin'), seeder.upFile(data.giga, BUCKET, 'src/giga.bin'), seeder.upTree(data.small, BUCKET, 'src/small')].concat(opts.skip2g ? [] : [seeder.upFile(data.huge, BUCKET, 'src/huge.bin')])) {
     const r = await spawnTimed(argv, { env: seeder.env });
     if (r.code !== 0) throw new Error(`seeding failed: ${argv.join(' ')}\n${r.out}`);
   }
@@ -405,7 +414,7 @@ async function main() {
     try {
       const r = await fn();
       bucket.push(r);
-      log(`${label}: ${sec(r.ms)} s${r.rssKB ? `, ${mb(r.rssKB)} MB` : ''}`);
+      log(`${label}: ${sec(r.ms)} s${cpu(r.cpuS)}${r.rssKB ? `, ${mb(r.rssKB)} MB` : ''}`);
     } catch (err) {
       bucket.push({ error: err.message });
       log(`${label}: FAILED ${err.message}`);
