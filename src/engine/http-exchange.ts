@@ -131,7 +131,14 @@ export class Exchange {
   private stalled(ms: number): void {
     // Held or writing, we are the ones not reading.
     if (this.state === 'held' || this.state === 'writing') return void this.timer.refresh();
-    this.fail(new StalledError(`no data for ${ms / 1000} s`));
+    // Timers run before the poll phase: after a busy loop (a long GC, a starved CPU) the server's bytes
+    // may be waiting. Judge once they are read (setImmediate runs after the poll phase).
+    const seen = this.received;
+    setImmediate(() => {
+      if (this.state === 'done' || this.state === 'failed') return;
+      if (this.received !== seen || (this.state !== 'head' && this.state !== 'reading')) return void this.timer.refresh();
+      this.fail(new StalledError(`no data for ${ms / 1000} s`));
+    });
   }
 
   private finish(): void {
