@@ -14,6 +14,10 @@ export { SocketBody, type Exchange } from './http-exchange.js';
  * A connection belongs to its buffer: the buffer a range takes from the run's
  * budget picks the connection, so no two requests ever share either. An idle
  * connection does not read (its buffer may serve something else meanwhile).
+ *
+ * Plain TCP only: a TLS socket keeps calling `onread` after the callback asked
+ * it to stop (its TLS layer drains what it decrypted), so a buffer could not
+ * be held while it is written out; https goes through node:http.
  */
 
 export interface Endpoint {
