@@ -84,7 +84,8 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
     const got = parts.reduce((n, p) => n + (state.ranges.get(p.partNumber)?.bytesDone ?? 0), 0);
     if (got !== job.size) throw new TransferError(`${url}: got ${got} bytes, expected ${job.size}; rerun to fetch it again`);
     const rangeCrcs = parts.map((p) => state.ranges.get(p.partNumber)?.crc ?? 0);
-    await verifyDownload(fh, job, { ...fetched, rangeCrcs, partSize: state.partSize, ranged }, ctx.store, ctx.signal);
+    const chunkCrcs = parts.map((p) => state.ranges.get(p.partNumber)?.chunkCrcs ?? []);
+    await verifyDownload(fh, job, { ...fetched, rangeCrcs, chunkCrcs, chunkSize: state.chunkSize, partSize: state.partSize, ranged }, ctx.store, ctx.signal);
     if (ctx.fsync) await fh.sync();
     await fh.close();
     closed = true;

@@ -6,6 +6,7 @@ import { formatS3 } from '../location.js';
 import { uint32Base64 } from './checksum.js';
 import type { EngineContext } from './context.js';
 import { decodeMtime, type DownloadJob, type Part } from './model.js';
+import { isDirectBody, pumpReadable } from './body-sink.js';
 import { runParts } from './parts.js';
 import { retryReporter } from './retry.js';
 import { md5FromEtag } from './verify.js';
@@ -62,7 +63,7 @@ export async function fetchRanges(ctx: EngineContext, t: RangeTarget): Promise<F
   await runParts(todo, { parallel: ctx.parallel, signal: ctx.signal, retry: { policy: ctx.retry, onRetry: retryReporter(ctx, url) } }, async (part, signal) => {
     const progress = t.ranges.get(part.partNumber)!;
     // The buffer first, the request second: a response must never wait for memory (it would stall).
-    const buf = await ctx.memory.take(Math.max(1, Math.min(WRITE_BYTES, t.chunkSize, part.size - progress.bytesDone)));
+    const buf = await ctx.memory.take(READ_BYTES);
     try {
       await fetchRange(ctx, t, { part, progress, buf, signal, md5, onTornChunk: () => (md5Torn = true) }, out);
     } finally {
@@ -83,7 +84,10 @@ interface OneRange {
   onTornChunk: () => void;
 }
 
-/** One GET of what the range still lacks, written into the file through `r.buf`. */
+/**
+ * One GET of what the range still lacks, read into `r.buf` (straight from the
+ * socket when the data path can, see http-connection.ts) and written from there.
+ */
 async function fetchRange(ctx: EngineContext, t: RangeTarget, r: OneRange, out: Fetched): Promise<void> {
   const { job } = t;
   const ranged = job.partSize !== undefined;
@@ -96,6 +100,7 @@ async function fetchRange(ctx: EngineContext, t: RangeTarget, r: OneRange, out: 
       ifMatch: job.etag || undefined,
       versionId: job.versionId,
       checksumMode: !ranged,
+      buffer: r.buf,
     },
     r.signal,
   );
@@ -106,68 +111,88 @@ async function fetchRange(ctx: EngineContext, t: RangeTarget, r: OneRange, out: 
     out.bytesSent += n;
     t.onChunk(n);
   };
-  await writeChunks(res.body, t.fh, { ...r, chunkSize: t.chunkSize, onChunk });
+  const writer = new RangeWriter(t.fh, { ...r, chunkSize: t.chunkSize, onChunk });
+  try {
+    if (isDirectBody(res.body)) await res.body.drainInto(writer.write);
+    else await pumpReadable(res.body, r.buf, writer.write);
+  } finally {
+    if (writer.uncommitted) r.onTornChunk();
+  }
 }
 
 interface ChunkOptions {
   part: Part;
   progress: RangeProgress;
   chunkSize: number;
-  /** From the run's budget, taken before the request was sent. */
-  buf: Buffer;
   md5?: Hash | undefined;
   onChunk: (bytes: number) => void;
-  /** Bytes of an unfinished chunk went into the MD5 and will be fetched again: the MD5 is void. */
-  onTornChunk: () => void;
 }
-
-/** Bytes gathered per positioned write: few large writes beat one per socket read, and memory stays flat. */
-const WRITE_BYTES = 1024 * 1024;
 
 /**
- * Stream a range's body into `fh` through one buffer from the run's budget,
- * written whenever it fills or a chunk ends. Progress counts, with the range's
- * CRC32C, only at whole chunks: bytes of a chunk cut short are fetched again.
- * A body that stops sending is cut by the transport's inactivity timeout.
+ * Bytes read per socket read and per positioned write: few large writes beat
+ * many small ones, and memory stays flat. Taken from the run's budget before
+ * the GET; our connections read into it directly.
  */
-async function writeChunks(body: AsyncIterable<Buffer>, fh: fs.FileHandle, opts: ChunkOptions): Promise<void> {
-  const { part, progress, chunkSize, buf } = opts;
-  let filled = 0;
-  // Bytes of the current, unfinished chunk already written, and their running CRC.
-  let chunkBytes = 0;
-  let crc = progress.crc;
-  const chunkTarget = () => Math.min(chunkSize, part.size - progress.bytesDone);
-  const flush = async () => {
-    const pos = part.offset + progress.bytesDone + chunkBytes;
-    for (let written = 0; written < filled; ) written += (await fh.write(buf, written, filled - written, pos + written)).bytesWritten;
-    const view = buf.subarray(0, filled);
-    crc = crc32c(view, crc);
-    opts.md5?.update(view);
-    chunkBytes += filled;
-    filled = 0;
-    if (chunkBytes === chunkTarget()) {
-      progress.crc = crc;
-      progress.bytesDone += chunkBytes;
-      progress.chunkCrcs.push(uint32Base64(crc));
-      opts.onChunk(chunkBytes);
-      chunkBytes = 0;
-    }
-  };
-  try {
-    for await (const data of body) {
-      let at = 0;
-      while (at < data.length) {
-        const room = Math.min(buf.length - filled, chunkTarget() - chunkBytes - filled);
-        if (room <= 0) throw new TransferError('server sent more bytes than the range asked for');
-        const n = data.copy(buf, filled, at, at + Math.min(room, data.length - at));
-        filled += n;
-        at += n;
-        if (filled === buf.length || chunkBytes + filled === chunkTarget()) await flush();
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * The sink of one range's body: each view is written at its place in the file
+ * while its CRC32C (and MD5) is computed here, on the main thread. Progress,
+ * with the range's running CRC32C, counts only whole chunks, and only once
+ * their bytes are written: bytes of a chunk cut short are fetched again.
+ */
+class RangeWriter {
+  /** Bytes of the unfinished chunk already written, and the range's CRC32C up to their end. */
+  private chunkBytes = 0;
+  private crc: number;
+  /** Bytes went into the MD5 beyond the last whole chunk: a retry would hash them again. */
+  uncommitted = false;
+
+  constructor(
+    private readonly fh: fs.FileHandle,
+    private readonly o: ChunkOptions,
+  ) {
+    this.crc = o.progress.crc;
+  }
+
+  readonly write = async (view: Buffer): Promise<void> => {
+    const { part, progress, chunkSize } = this.o;
+    if (view.length > part.size - progress.bytesDone - this.chunkBytes) throw new TransferError('server sent more bytes than the range asked for');
+    this.uncommitted = true;
+    // The write runs on the thread pool while this thread computes the checksums.
+    const writing = writeAt(this.fh, view, part.offset + progress.bytesDone + this.chunkBytes);
+    const ends: { size: number; crc: number }[] = [];
+    let done = progress.bytesDone;
+    let inChunk = this.chunkBytes;
+    let crc = this.crc;
+    for (let at = 0; at < view.length; ) {
+      const target = Math.min(chunkSize, part.size - done);
+      const piece = view.subarray(at, at + Math.min(view.length - at, target - inChunk));
+      crc = crc32c(piece, crc);
+      this.o.md5?.update(piece);
+      at += piece.length;
+      inChunk += piece.length;
+      if (inChunk === target) {
+        ends.push({ size: target, crc });
+        done += target;
+        inChunk = 0;
       }
     }
-    if (filled > 0) await flush();
-  } finally {
-    if (chunkBytes > 0 || filled > 0) opts.onTornChunk();
-  }
+    await writing;
+    for (const end of ends) {
+      progress.crc = end.crc;
+      progress.bytesDone += end.size;
+      progress.chunkCrcs.push(uint32Base64(end.crc));
+      this.o.onChunk(end.size);
+    }
+    this.chunkBytes = inChunk;
+    this.crc = crc;
+    this.uncommitted = inChunk > 0;
+  };
 }
 
+async function writeAt(fh: fs.FileHandle, view: Buffer, position: number): Promise<void> {
+  for (let written = 0; written < view.length; ) {
+    written += (await fh.write(view, written, view.length - written, position + written)).bytesWritten;
+  }
+}

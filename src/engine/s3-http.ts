@@ -5,16 +5,19 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
-import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type PartInput, type PutInput } from './store.js';
-import { formatS3 } from '../location.js';
+import type { DataPath, GetInput, GetOutput, PartInput, PutInput } from './store.js';
 import { bodySize, type RequestBody } from './file-body.js';
+import { ConnectionPool, SocketBody } from './http-connection.js';
+import { checkContentRange, errorText, getOutput, getRequest, header, requestHead } from './s3-get.js';
 
 /**
  * The byte path, without the SDK's per-request machinery: measured here, the
  * SDK spends ~1.3 ms of CPU per request (endpoint rules, middleware, body
  * wrappers) and its response streams cost more than the network. GET, PUT and
- * UploadPart are signed with the SDK's own SigV4 signer and sent with node:http
- * on our keep-alive agents; every control call still goes through the SDK.
+ * UploadPart are signed with the SDK's own SigV4 signer; PUT and UploadPart go
+ * with node:http on our keep-alive agents, GET bodies over plain HTTP are read
+ * on our own connections straight into the range's buffer (http-connection.ts).
+ * Every control call still goes through the SDK.
  */
 export interface DataPathOptions {
   /** Custom endpoint, or undefined for AWS's regional one. */
@@ -80,17 +83,6 @@ export function s3Error(status: number, body: string, fallback: string): Error {
   return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
 }
 
-/** A server or proxy that ignored Range would put the object's first bytes in this range's place. */
-export function checkContentRange(input: GetInput, status: number | undefined, contentRange: string | undefined): void {
-  const range = input.range!;
-  const m = /^bytes (\d+)-(\d+)\//.exec(contentRange ?? '');
-  if (status === 206 && m && Number(m[1]) === range.start && Number(m[2]) === range.end) return;
-  const what = `asked ${formatS3(input.bucket, input.key)} for bytes ${range.start}-${range.end}, got HTTP ${status} with Content-Range '${contentRange ?? ''}'`;
-  throw Object.assign(new Error(`${what}: the server or a proxy ignores Range requests`), {
-    name: 'InvalidRangeResponse',
-    $metadata: { httpStatusCode: status },
-  });
-}
 
 
 const STATUS_NAMES: Record<number, string> = { 304: 'NotModified', 403: 'Forbidden', 404: 'NotFound', 412: 'PreconditionFailed' };
@@ -119,15 +111,32 @@ function writeBody(req: http.ClientRequest, body: RequestBody | undefined): void
   })().catch((err: unknown) => req.destroy(err as Error));
 }
 
-const header = (h: http.IncomingHttpHeaders, name: string) => (typeof h[name] === 'string' ? h[name] : undefined);
+interface RequestParts {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+}
+
+interface SignedRequest {
+  protocol: string;
+  hostname: string;
+  port: number | undefined;
+  /** With the query. */
+  path: string;
+  headers: Record<string, string>;
+}
 
 export class S3DataPath implements DataPath {
   private readonly signer: SignatureV4;
   private readonly base: URL;
+  private readonly pool: ConnectionPool;
+  /** Our own connections for GETs, until a response shows they cannot read this server's. */
+  private direct = true;
 
   constructor(private readonly opts: DataPathOptions) {
     this.signer = new SignatureV4({ credentials: opts.credentials, region: opts.region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
     this.base = new URL(opts.endpoint ?? `https://s3.${opts.region}.amazonaws.com`);
+    this.pool = new ConnectionPool({ stallTimeoutMs: opts.stallTimeoutMs });
   }
 
   /** Path-style with a custom endpoint (or when asked, or for dotted bucket names under TLS), else virtual-host. */
@@ -142,12 +151,8 @@ export class S3DataPath implements DataPath {
     };
   }
 
-  private async send(
-    method: string,
-    bucket: string,
-    key: string,
-    opts: { query?: Record<string, string>; headers?: Record<string, string>; body?: RequestBody; signal: AbortSignal },
-  ): Promise<http.IncomingMessage> {
+  /** The one place requests are signed: where a request goes, its path with the query, its signed headers. */
+  private async sign(method: string, bucket: string, key: string, opts: RequestParts): Promise<SignedRequest> {
     const t = this.target(bucket, key);
     const host = t.port ? `${t.hostname}:${t.port}` : t.hostname;
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...opts.headers };
@@ -160,16 +165,21 @@ export class S3DataPath implements DataPath {
     const query = Object.entries(opts.query ?? {})
       .map(([k, v]) => `${escapeUri(k)}=${escapeUri(v)}`)
       .join('&');
-    const lib = t.protocol === 'https:' ? https : http;
+    return { ...t, path: query ? `${t.path}?${query}` : t.path, headers: signed.headers };
+  }
+
+  private async send(method: string, bucket: string, key: string, opts: RequestParts & { signal: AbortSignal }): Promise<http.IncomingMessage> {
+    const signedReq = await this.sign(method, bucket, key, opts);
+    const lib = signedReq.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = lib.request(
         {
           method,
-          hostname: t.hostname,
-          port: t.port,
-          path: query ? `${t.path}?${query}` : t.path,
-          headers: signed.headers,
-          agent: t.protocol === 'https:' ? this.opts.httpsAgent : this.opts.httpAgent,
+          hostname: signedReq.hostname,
+          port: signedReq.port,
+          path: signedReq.path,
+          headers: signedReq.headers,
+          agent: signedReq.protocol === 'https:' ? this.opts.httpsAgent : this.opts.httpAgent,
           signal: opts.signal,
         },
         resolve,
@@ -187,37 +197,52 @@ export class S3DataPath implements DataPath {
     throw s3Error(status, await readAll(res), STATUS_NAMES[status] ?? `HTTP${status}`);
   }
 
+  /**
+   * A GET: over plain HTTP and with a buffer to read into, on our own
+   * connections (http-connection.ts); otherwise, or for a response those do
+   * not read (chunked, until close), through node:http.
+   */
   async get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {
-    const headers: Record<string, string> = {};
-    if (input.range) headers.range = `bytes=${input.range.start}-${input.range.end}`;
-    if (input.ifMatch) headers['if-match'] = input.ifMatch;
-    if (input.checksumMode) headers['x-amz-checksum-mode'] = 'ENABLED';
-    const query = input.versionId ? { versionId: input.versionId } : undefined;
-    const res = await this.send('GET', input.bucket, input.key, { headers, signal, ...(query ? { query } : {}) });
+    if (input.buffer && this.direct && this.base.protocol === 'http:') {
+      const out = await this.directGet(input, input.buffer, signal);
+      if (out) return out;
+    }
+    const res = await this.send('GET', input.bucket, input.key, { ...getRequest(input), signal });
     // 200 to a ranged GET means the Range was ignored: caught just below, with a clear message.
     await this.expectOk(res, input.range ? [200, 206] : [200]);
-    const h = res.headers;
     if (input.range) {
       try {
-        checkContentRange(input, res.statusCode, h['content-range']);
+        checkContentRange(input, res.statusCode, header(res.headers, 'content-range'));
       } catch (err) {
         res.destroy();
         throw err;
       }
     }
-    const metadata: Record<string, string> = {};
-    for (const [name, value] of Object.entries(h)) {
-      if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
+    return getOutput(res.headers, res as Readable);
+  }
+
+  /** The GET on a connection of `buffer`; undefined when the response must be read by node:http. */
+  private async directGet(input: GetInput, buffer: Buffer, signal: AbortSignal): Promise<GetOutput | undefined> {
+    const req = await this.sign('GET', input.bucket, input.key, getRequest(input));
+    const endpoint = { host: req.hostname.replace(/^\[(.*)\]$/, '$1'), port: req.port ?? 80 };
+    const ex = await this.pool.request(endpoint, requestHead('GET', req.path, req.headers), buffer, signal);
+    const { status, headers } = ex.head;
+    if (ex.head.framing === 'unsupported') {
+      ex.abandon();
+      // A server (or proxy) that frames a body so once does it again: node:http from now on.
+      if (status >= 200 && status < 300) this.direct = false;
+      return undefined;
     }
-    return {
-      body: res as Readable,
-      contentLength: Number(h['content-length'] ?? 0),
-      etag: String(h.etag ?? ''),
-      metadata,
-      lastModifiedMs: h['last-modified'] ? Date.parse(h['last-modified']) : 0,
-      checksumCRC32C: typeof h['x-amz-checksum-crc32c'] === 'string' ? h['x-amz-checksum-crc32c'] : undefined,
-      etagIsMd5: etagIsMd5(header(h, 'x-amz-server-side-encryption'), header(h, 'x-amz-server-side-encryption-customer-algorithm')),
-    };
+    if (status !== 200 && !(status === 206 && input.range)) throw s3Error(status, await errorText(ex), STATUS_NAMES[status] ?? `HTTP${status}`);
+    if (input.range) {
+      try {
+        checkContentRange(input, status, headers['content-range']);
+      } catch (err) {
+        ex.abandon();
+        throw err;
+      }
+    }
+    return getOutput(headers, new SocketBody(ex));
   }
 
   private async putBody(bucket: string, key: string, body: RequestBody, headers: Record<string, string>, query: Record<string, string> | undefined, signal: AbortSignal) {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bodySize, type RequestBody } from './file-body.js';
-import { checkContentRange } from './s3-http.js';
+import { checkContentRange } from './s3-get.js';
 import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type PartInput, type PutInput } from './store.js';
 
 /**

@@ -78,6 +78,11 @@ export interface GetInput {
   versionId?: string | undefined;
   /** Ask for the stored checksum (only a full GET gets one back). */
   checksumMode?: boolean | undefined;
+  /**
+   * The caller's buffer (at least 1 MiB, held for the whole GET): a data path may read the body
+   * straight into it and return a body with `drainInto` (body-sink.ts), instead of a stream.
+   */
+  buffer?: Buffer | undefined;
 }
 
 export interface GetOutput {

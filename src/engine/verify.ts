@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { VerificationError } from '../errors.js';
 import { formatS3 } from '../location.js';
-import { Crc32c, compositeCrc32c, uint32Base64 } from './checksum.js';
+import { Crc32c, base64Uint32, compositeCrc32c, crc32cCombine, crc32cTail, uint32Base64 } from './checksum.js';
 import type { ObjectStore } from './store.js';
 
 const BLOCK = 8 * 1024 * 1024;
@@ -28,6 +28,9 @@ export interface Computed {
   /** CRC32C of each of our ranges, in order, and the range size. */
   rangeCrcs: number[];
   partSize: number;
+  /** Each range's running CRC32C at the end of each of its whole chunks of `chunkSize` bytes. */
+  chunkCrcs?: readonly (readonly string[])[] | undefined;
+  chunkSize?: number | undefined;
   /** The stored checksum a full GET returned, if any. */
   storedFromGet?: string | undefined;
   /** False when the GET said the object is SSE-KMS / SSE-C encrypted. */
@@ -41,8 +44,10 @@ const fail = (url: string, what: string) =>
 /**
  * Check a downloaded file against what the server knows of the object: the MD5
  * of a single-part ETag, and the stored CRC32C (whole-object, or composite over
- * the uploader's parts). Uses what was computed during the download; reads the
- * file again only when the uploader's parts differ from our ranges.
+ * the uploader's parts). Uses what was computed during the download (CRC32Cs
+ * combine: ranges into the whole, chunks into the uploader's parts); reads the
+ * file again only for an MD5 no single GET computed, or when a part of the
+ * uploader's ends inside one of our chunks.
  */
 export async function verifyDownload(fh: FileHandle, object: ObjectRef, computed: Computed, store: ObjectStore, signal: AbortSignal): Promise<void> {
   const url = formatS3(object.bucket, object.key);
@@ -64,13 +69,53 @@ export async function verifyDownload(fh: FileHandle, object: ObjectRef, computed
   if (composite) {
     const n = Number(composite[1]);
     const uploaderPart = n > 1 ? await store.partSize(object.bucket, object.key, 1, signal) : object.size;
-    if (uploaderPart === computed.partSize || (n === 1 && computed.rangeCrcs.length === 1)) {
-      if (compositeCrc32c(computed.rangeCrcs.map(uint32Base64)) !== stored) throw fail(url, `CRC32C (${stored})`);
-      return;
-    }
-    return rereadAndCheck(fh, object, { md5, stored, uploaderPart }, url);
+    const sameParts = uploaderPart === computed.partSize || (n === 1 && computed.rangeCrcs.length === 1);
+    const parts = sameParts ? computed.rangeCrcs : partCrcsFromChunks(computed, object.size, uploaderPart);
+    if (!parts) return rereadAndCheck(fh, object, { md5, stored, uploaderPart }, url);
+    if (compositeCrc32c(parts.map(uint32Base64)) !== stored) throw fail(url, `CRC32C (${stored})`);
+    return;
   }
-  if (stored || md5) return rereadAndCheck(fh, object, { md5, stored, uploaderPart: undefined }, url);
+  // A whole-object CRC32C is checked on its own, as for a single GET: the MD5 would cost a re-read.
+  if (stored) {
+    const whole = computed.rangeCrcs.reduce((crc, range, i) => crc32cCombine(crc, range, Math.min(computed.partSize, object.size - i * computed.partSize)), 0);
+    if (uint32Base64(whole) !== stored) throw fail(url, `CRC32C (${stored})`);
+    return;
+  }
+  if (md5) return rereadAndCheck(fh, object, { md5, stored: undefined, uploaderPart: undefined }, url);
+}
+
+/**
+ * The CRC32C of each of the uploader's parts, from the running CRC32Cs our
+ * ranges kept at each whole chunk: a chunk's own CRC comes from two running
+ * ones, parts combine from their chunks. Undefined when a part ends inside a
+ * chunk (or the chunks are not all there): the file must be read again.
+ */
+export function partCrcsFromChunks(c: Computed, size: number, uploaderPart: number): number[] | undefined {
+  const { chunkCrcs, chunkSize, partSize } = c;
+  if (!chunkCrcs || !chunkSize || uploaderPart <= 0 || chunkCrcs.length !== Math.ceil(size / partSize)) return undefined;
+  const parts: number[] = [];
+  let crc = 0;
+  let inPart = 0;
+  for (const [r, running] of chunkCrcs.entries()) {
+    const rangeSize = Math.min(partSize, size - r * partSize);
+    if (running.length !== Math.ceil(rangeSize / chunkSize)) return undefined;
+    let before = 0;
+    for (const [i, value] of running.entries()) {
+      const length = Math.min(chunkSize, rangeSize - i * chunkSize);
+      const after = base64Uint32(value);
+      if (inPart + length > uploaderPart) return undefined;
+      crc = crc32cCombine(crc, crc32cTail(after, before, length), length);
+      before = after;
+      inPart += length;
+      if (inPart === uploaderPart) {
+        parts.push(crc);
+        crc = 0;
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0) parts.push(crc);
+  return parts;
 }
 
 /** Read the file once, computing what the server's checksum needs. */
