@@ -105,11 +105,14 @@ describe('output and signals', () => {
     const src = makeTree(tmpdir(), files);
     expect((await runCli(['cp', '-r', src, `s3://${bucket}/pipe/`], { env })).code).toBe(0);
     const out = tmpdir();
-    const child = spawnCli(['cp', '-r', `s3://${bucket}/pipe/`, out], { env });
+    // Slowed, so that lines are still to come when the reader goes away.
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isObjectGet, action: { delayMs: 50 } }] });
+    const child = spawnCli(['cp', '-r', '-j', '2', `s3://${bucket}/pipe/`, out], { env: s3Env(s3, proxy.endpoint) });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout!.once('data', () => child.stdout!.destroy());
     const exit = await exitOf(child);
+    await proxy.close();
     expect(exit, stderr).toEqual({ code: 0, signal: null });
     noTrace(stderr);
     expect(stderr).toContain('standard output was closed');
