@@ -18,6 +18,8 @@ export const configSchema = z
     'addressing-style': z.enum(['path', 'virtual']),
     'ca-bundle': z.string().min(1),
     'verify-ssl': z.boolean(),
+    shard: z.string().min(1),
+    shards: z.union([z.string(), z.number()]),
   })
   .partial()
   .strict();

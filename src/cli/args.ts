@@ -4,6 +4,7 @@ import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
+import { parseShard, shardFromJobIndex, type Shard } from '../plan/shard.js';
 import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
@@ -53,6 +54,8 @@ export interface CpOptions extends CommonOptions {
   jobs: number;
   dryRun: boolean;
   fsync: boolean;
+  /** --shard I/N (or --shards N with JOB_COMPLETION_INDEX): copy only this worker's share of the tree. */
+  shard?: Shard | undefined;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
 }
@@ -128,5 +131,24 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     jobs: int('jobs') ?? DEFAULTS.jobs,
     dryRun: Boolean(a['dry-run']),
     fsync: Boolean(a.fsync),
+    shard: shardFrom(a, env, config),
   };
+}
+
+/** --shard beats --shards; flags beat S3XFER_SHARD / S3XFER_SHARDS, which beat the config file. */
+function shardFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): Shard | undefined {
+  if (a.shard !== undefined && a.shards !== undefined) {
+    throw new UsageError(`--shard ${String(a.shard)} and --shards ${String(a.shards)}: give one (--shard INDEX/COUNT, or --shards COUNT with JOB_COMPLETION_INDEX)`);
+  }
+  const shard =
+    a.shard !== undefined
+      ? parseShard(String(a.shard))
+      : a.shards !== undefined
+        ? shardFromJobIndex(String(a.shards), env)
+        : (pick('shard', undefined, env, config, (v) => parseShard(String(v), 'shard')) ??
+          pick('shards', undefined, env, config, (v) => shardFromJobIndex(String(v), env)));
+  if (shard && !a.recursive) {
+    throw new UsageError(`--shard ${shard.index}/${shard.count} splits a tree between workers: use it with -r (a single file is one worker's job)`);
+  }
+  return shard;
 }

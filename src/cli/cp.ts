@@ -1,6 +1,8 @@
 import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
-import { compileFilter } from '../plan/filter.js';
+import { compileFilter, type PathFilter } from '../plan/filter.js';
+import { inShard, type Shard } from '../plan/shard.js';
+import { ShareCounter } from '../report/share.js';
 import { planCopy, type PlanOptions } from '../plan/plan.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
@@ -31,8 +33,11 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     stderr: io.stderr,
   });
   const saved: Saved[] = [];
+  const share = opts.shard ? new ShareCounter(opts.shard) : undefined;
   const emit: Emit = (e) => {
     if (e.type === 'saved') saved.push(e);
+    if (share && e.type === 'summary') reporter.emit(share.event());
+    share?.observe(e);
     reporter.emit(e);
   };
   const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
@@ -87,7 +92,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined): 
   return {
     recursive: opts.recursive,
     update: opts.update,
-    filter: compileFilter(opts.filters),
+    filter: withShard(compileFilter(opts.filters), opts.shard),
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
     defaultPartSize: DEFAULTS.partSize,
@@ -121,6 +126,13 @@ function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
     })
     .filter(Boolean);
   return `rerun the same command to resume (${counts.join(', ')})`;
+}
+
+/** The one place where --include/--exclude and --shard meet: a path is copied when both keep it. */
+function withShard(filter: PathFilter, shard: Shard | undefined): PathFilter {
+  if (!shard) return filter;
+  const mine = inShard(shard);
+  return (rel) => filter(rel) && mine(rel);
 }
 
 async function dirIds(dir: string): Promise<Set<string> | undefined> {

@@ -59,13 +59,24 @@ function cpFlags<T>(y: Argv<T>) {
     .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
+    .option('shard', {
+      type: 'string',
+      describe: "copy only share INDEX of COUNT (0-based, e.g. 0/4 … 3/4), chosen by a hash of each file's relative path; needs -r",
+      group: 'Splitting a tree between workers:',
+    })
+    .option('shards', {
+      type: 'string',
+      describe: 'like --shard JOB_COMPLETION_INDEX/COUNT: the index from the variable a Kubernetes Indexed Job sets',
+      group: 'Splitting a tree between workers:',
+    })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
-    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
+    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
+    .example('$0 cp -r ./data s3://b/data/ --shard 2/4', 'the third of four disjoint shares of a tree (run 0/4 … 3/4 at once)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */

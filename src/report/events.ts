@@ -27,6 +27,8 @@ export type TransferEvent =
   /** A checkpoint was kept for a transfer that stopped: rerun to resume it. */
   | { type: 'saved'; kind: 'upload' | 'download' | 'copy'; source: string; checkpoint: string; partsDone: number; partsTotal: number }
   | { type: 'retry'; source: string; attempt: number; delayMs: number; message: string }
+  /** `--shard`: what this worker's share of the tree holds (just before the summary). */
+  | { type: 'shard'; index: number; count: number; files: number; toCopy: number; bytes: number; skipped: number }
   | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };
 
 export type Emit = (event: TransferEvent) => void;

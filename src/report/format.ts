@@ -29,6 +29,8 @@ export function formatEvent(e: TransferEvent): string | undefined {
       return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts ${e.kind}ed`;
     case 'warning':
       return `warning: ${e.message}`;
+    case 'shard':
+      return `shard ${e.index}/${e.count}: ${e.files} files in this share, ${e.toCopy} to copy (${formatSize(e.bytes)}), ${e.skipped} skipped`;
     case 'summary': {
       const parts = [`${e.copied} copied (${formatSize(e.bytes)} in ${formatDuration(e.ms)}, ${formatRate(e.bytes, e.ms)})`];
       parts.push(`${e.skipped} skipped`, `${e.failed} failed`);
