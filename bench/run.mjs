@@ -7,7 +7,7 @@
 // removed at the end, also on failure or Ctrl-C. Results: stdout (markdown) and
 // bench/results/<date>.json.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -16,25 +16,17 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureMinio, startMinio, MINIO_VERSION } from '../scripts/minio.mjs';
 import { describeTools, findPeers, run } from './peers.mjs';
+import { MiB, best, ensureGnuTime, killGroup, log, machine, median, runMain, spawnTimed as spawnTimedIn, treeStats } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const S3XFER = path.resolve(HERE, '..', 'bin', 's3xfer.js');
-const MiB = 1 << 20;
 const BIG = 256 * MiB;
 const GIGA = 1024 * MiB;
 const HUGE = 2048 * MiB;
 const SMALL_COUNT = 1000;
 const SMALL_SIZE = 8 * 1024;
-const RUN_TIMEOUT_MS = 10 * 60_000;
 const BUCKET = 'bench';
 const TARGETS = { ratio: 1.0, rssMB: 150, ckptOverhead: 0.03, resumeRatio: 0.6, versionMs: 150 };
-
-const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const best = (xs) => (xs.length ? Math.min(...xs) : null);
 
 function parseArgs(argv) {
   const o = { rounds: 3, skip2g: false, peers: ['aws', 's5cmd', 'mc', 'rclone'] };
@@ -53,72 +45,11 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------------------
-// Processes: every timed run is its own process group (so a kill reaches the tool
-// under /usr/bin/time), wall time measured here, peak RSS (%M) and CPU seconds
-// (user %U + system %S, the child's own resource usage) from GNU time.
+// Processes (bench/lib.mjs): timed in the temp dir, under GNU time when there is one.
 
-const live = new Set();
 let timeBin;
 let tmp;
-let seq = 0;
-
-function ensureGnuTime() {
-  const ok = () => {
-    try {
-      return /GNU/.test(execFileSync('/usr/bin/time', ['--version'], { stdio: 'pipe' }).toString() + '');
-    } catch (err) {
-      return /GNU/.test(String(err.stderr ?? ''));
-    }
-  };
-  if (ok()) return '/usr/bin/time';
-  log('installing the Debian package `time` for peak-RSS measurement…');
-  try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'time'], { stdio: 'ignore' });
-  } catch {}
-  if (ok()) return '/usr/bin/time';
-  log('no GNU time: peak RSS will not be reported');
-  return undefined;
-}
-
-/** Spawns argv; resolves {code, signal, ms, rssKB, cpuS, out}. `measure: false` runs it unwrapped (for SIGKILL tests). */
-function spawnTimed(argv, { env, measure = true, onSpawn } = {}) {
-  const rssFile = path.join(tmp, `rss-${++seq}`);
-  const full = measure && timeBin ? [timeBin, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(full[0], full.slice(1), { env, cwd: tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let out = '';
-    const keep = (c) => (out = (out + c).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const timer = setTimeout(() => killGroup(child), RUN_TIMEOUT_MS);
-    onSpawn?.(child);
-    let spawnErr;
-    child.once('error', (e) => (spawnErr = e));
-    child.once('close', (code, signal) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      clearTimeout(timer);
-      live.delete(child);
-      let rssKB = null;
-      let cpuS = null;
-      try {
-        // The last line is ours ("Command exited with non-zero status" may come before it).
-        const [kb, user, sys] = fsSync.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
-        rssKB = kb || null;
-        cpuS = Number.isFinite(user + sys) ? user + sys : null;
-        fsSync.rmSync(rssFile);
-      } catch {}
-      resolve({ code: spawnErr ? 127 : code, signal, ms, rssKB, cpuS, out: spawnErr ? String(spawnErr) : out });
-    });
-  });
-}
-
-function killGroup(child) {
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {}
-}
+const spawnTimed = (argv, opts = {}) => spawnTimedIn(argv, { ...opts, tmp, timeBin });
 
 // ---------------------------------------------------------------------------
 // S3 checks with the SDK from the project's node_modules (outside any timing).
@@ -189,15 +120,6 @@ async function sha256(file) {
   const h = createHash('sha256');
   for await (const chunk of fsSync.createReadStream(file, { highWaterMark: 4 * MiB })) h.update(chunk);
   return h.digest('hex');
-}
-
-async function treeStats(dir) {
-  let files = 0;
-  let bytes = 0;
-  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) (files++, (bytes += (await fs.stat(path.join(e.parentPath ?? e.path, e.name))).size));
-  }
-  return { files, bytes };
 }
 
 // ---------------------------------------------------------------------------
@@ -360,7 +282,7 @@ function markdown(res) {
 
 // ---------------------------------------------------------------------------
 
-async function main() {
+async function main(cleanup) {
   const opts = parseArgs(process.argv.slice(2));
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-bench-'));
   timeBin = ensureGnuTime();
@@ -461,13 +383,7 @@ async function main() {
   };
   const res = {
     date: new Date().toISOString(),
-    machine: {
-      nproc: os.availableParallelism(),
-      cpu: os.cpus()[0]?.model?.trim(),
-      memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-    },
+    machine: machine(),
     versions,
     missingPeers: missing,
     tools: names,
@@ -502,28 +418,4 @@ async function main() {
   log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 
-// ---------------------------------------------------------------------------
-// Clean-up on every exit path.
-
-const cleanup = [];
-let cleaning;
-function cleanUp() {
-  cleaning ??= (async () => {
-    for (const child of live) killGroup(child);
-    for (const fn of cleanup.reverse()) await Promise.resolve().then(fn).catch(() => {});
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping MinIO and removing ${tmp ?? 'temp files'}…`);
-    cleanUp().finally(() => process.exit(130));
-  });
-}
-main()
-  .catch((err) => {
-    log(`failed: ${err.stack ?? err}`);
-    process.exitCode = 1;
-  })
-  .finally(cleanUp);
+runMain(main, () => tmp);
