@@ -136,3 +136,52 @@ export function runMain(main, getTmp) {
     })
     .finally(cleanUp);
 }
+
+/** An SDK client for checks outside any timing (from the project's node_modules), on one bucket. */
+export async function makeS3Client(server, bucket) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = new sdk.S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+  });
+  const send = (Cmd, input) => client.send(new sdk[Cmd](input));
+  return {
+    createBucket: (Bucket) => send('CreateBucketCommand', { Bucket }),
+    async size(Key) {
+      try {
+        return (await send('HeadObjectCommand', { Bucket: bucket, Key })).ContentLength;
+      } catch {
+        return -1;
+      }
+    },
+    async list(Prefix) {
+      const keys = [];
+      let bytes = 0;
+      let ContinuationToken;
+      do {
+        const r = await send('ListObjectsV2Command', { Bucket: bucket, Prefix, ContinuationToken });
+        for (const o of r.Contents ?? []) (keys.push(o.Key), (bytes += o.Size));
+        ContinuationToken = r.NextContinuationToken;
+      } while (ContinuationToken);
+      return { keys, bytes };
+    },
+    async remove(Prefix) {
+      const { keys } = await this.list(Prefix);
+      for (let i = 0; i < keys.length; i += 1000) {
+        const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+        await send('DeleteObjectsCommand', { Bucket: bucket, Delete: { Objects, Quiet: true } });
+      }
+    },
+    async partCount(Key, UploadId) {
+      try {
+        return (await send('ListPartsCommand', { Bucket: bucket, Key, UploadId })).Parts?.length ?? 0;
+      } catch {
+        return -1;
+      }
+    },
+    destroy: () => client.destroy(),
+  };
+}
