@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureMinio, startMinio, MINIO_VERSION } from '../scripts/minio.mjs';
 import { describeTools, findPeers, run } from './peers.mjs';
-import { MiB, best, ensureGnuTime, killGroup, log, machine, median, runMain, spawnTimed as spawnTimedIn, treeStats } from './lib.mjs';
+import { MiB, best, ensureGnuTime, killGroup, log, machine, makeS3Client, median, runMain, spawnTimed as spawnTimedIn, treeStats } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const S3XFER = path.resolve(HERE, '..', 'bin', 's3xfer.js');
@@ -51,57 +51,8 @@ let timeBin;
 let tmp;
 const spawnTimed = (argv, opts = {}) => spawnTimedIn(argv, { ...opts, tmp, timeBin });
 
-// ---------------------------------------------------------------------------
-// S3 checks with the SDK from the project's node_modules (outside any timing).
-
+// S3 checks (bench/lib.mjs).
 let s3;
-async function makeS3Client(server) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sdk = await import('@aws-sdk/client-s3');
-  const client = new sdk.S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-  });
-  const send = (Cmd, input) => client.send(new sdk[Cmd](input));
-  return {
-    createBucket: (Bucket) => send('CreateBucketCommand', { Bucket }),
-    async size(Key) {
-      try {
-        return (await send('HeadObjectCommand', { Bucket: BUCKET, Key })).ContentLength;
-      } catch {
-        return -1;
-      }
-    },
-    async list(Prefix) {
-      const keys = [];
-      let bytes = 0;
-      let ContinuationToken;
-      do {
-        const r = await send('ListObjectsV2Command', { Bucket: BUCKET, Prefix, ContinuationToken });
-        for (const o of r.Contents ?? []) (keys.push(o.Key), (bytes += o.Size));
-        ContinuationToken = r.NextContinuationToken;
-      } while (ContinuationToken);
-      return { keys, bytes };
-    },
-    async remove(Prefix) {
-      const { keys } = await this.list(Prefix);
-      for (let i = 0; i < keys.length; i += 1000) {
-        const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-        await send('DeleteObjectsCommand', { Bucket: BUCKET, Delete: { Objects, Quiet: true } });
-      }
-    },
-    async partCount(Key, UploadId) {
-      try {
-        return (await send('ListPartsCommand', { Bucket: BUCKET, Key, UploadId })).Parts?.length ?? 0;
-      } catch {
-        return -1;
-      }
-    },
-    destroy: () => client.destroy(),
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Local data
@@ -303,7 +254,7 @@ async function main(cleanup) {
 
   const server = await startMinio();
   cleanup.push(() => server.stop());
-  s3 = await makeS3Client(server);
+  s3 = await makeS3Client(server, BUCKET);
   cleanup.push(() => s3.destroy());
   await s3.createBucket(BUCKET);
   const tools = await describeTools({ s3xferBin: S3XFER, peers: found, s3: server, tmp });
