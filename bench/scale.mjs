@@ -3,7 +3,7 @@
 // unchanged tree, s3xfer against s5cmd, mc and rclone in the same run; then s3xfer as 4 workers at once
 // (--shard i/4). Wall time, CPU, peak RSS per process, and the requests each tool sent.
 //
-//   node bench/scale.mjs [--files 10000[,100000]] [--size 1024] [--peers s5cmd,mc,rclone] [--no-count]
+//   node bench/scale.mjs [--files 10000[,100000]] [--size 1024] [--peers s5cmd,mc,rclone] [--no-count] [--no-shards]
 //
 // See bench/README.md. Everything talks to 127.0.0.1 only; MinIO and the temp dir are removed at the end.
 
@@ -23,16 +23,18 @@ const ROOT = path.resolve(HERE, '..');
 const S3XFER = path.join(ROOT, 'bin', 's3xfer.js');
 const BUCKET = 'scale';
 const SHARDS = 4;
-const USAGE = 'usage: node bench/scale.mjs [--files 10000[,100000]] [--size 1024] [--peers s5cmd,mc,rclone] [--no-count]';
+const USAGE = 'usage: node bench/scale.mjs [--files 10000[,100000]] [--size 1024] [--peers s5cmd,mc,rclone] [--no-count] [--no-shards] | --report RESULTS.json';
 
 function parseArgs(argv) {
-  const o = { files: [10_000], size: 1024, peers: ['s5cmd', 'mc', 'rclone'], count: true };
+  const o = { files: [10_000], size: 1024, peers: ['s5cmd', 'mc', 'rclone'], count: true, shards: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--files') o.files = argv[++i].split(',').map(Number);
     else if (a === '--size') o.size = Number(argv[++i]);
-    else if (a === '--peers') o.peers = argv[++i].split(',').filter(Boolean);
+    else if (a === '--peers') o.peers = argv[++i].split(',').filter((p) => p && p !== 'none');
     else if (a === '--no-count') o.count = false;
+    else if (a === '--no-shards') o.shards = false;
+    else if (a === '--report') o.report = argv[++i];
     else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -142,6 +144,12 @@ async function loadProxy() {
 
 async function main(cleanup) {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.report) {
+    // The tables again from a results file, with the current targets.
+    const res = JSON.parse(await fs.readFile(opts.report, 'utf8'));
+    res.summary = summarise(res);
+    return void process.stdout.write(markdown(res));
+  }
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-scale-'));
   timeBin = ensureGnuTime();
   log('finding peers and MinIO…');
@@ -175,7 +183,7 @@ async function main(cleanup) {
       perTool[name] = { timed: await toolCases({ name, tool: direct[name], s3, tree, n, size: opts.size, tag: `t${n}` }) };
       if (opts.count) perTool[name].counted = await toolCases({ name, tool: counted[name], s3, tree, n, size: opts.size, tag: `c${n}`, proxy });
     }
-    const shards = await shardRuns({ tools: counted, s3, tree, names: treeNames, n, proxy });
+    const shards = opts.shards ? await shardRuns({ tools: counted, s3, tree, names: treeNames, n, proxy }) : {};
     sizes[n] = { perTool, shards };
     await s3.remove(`src-${n}/`);
     await fs.rm(tree, { recursive: true, force: true });
