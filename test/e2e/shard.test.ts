@@ -140,6 +140,27 @@ describe('--shard I/N, four workers at once', () => {
   });
 });
 
+describe('--shard on a server-side copy', () => {
+  it('two workers copy disjoint halves of a prefix; together the whole prefix, each object copied once', { timeout: 60_000 }, async () => {
+    const files = Object.fromEntries(Object.entries(tree()).filter(([n]) => !n.startsWith('big/')).slice(0, 120));
+    const up = await runCli(['cp', '-r', '--no-progress', makeTree(tmpdir(), files), `s3://${bucket}/cs/`], { env });
+    expect(up.code, up.stderr).toBe(0);
+    const proxy = await startProxy({ target: s3.endpoint });
+    const results = await Promise.all(
+      [0, 1].map((i) => runCli(['cp', '--json', '--no-progress', '-r', `s3://${bucket}/cs/`, `s3://${bucket}/cs-copy/`, '--shard', `${i}/2`], { env: s3Env(s3, proxy.endpoint) })),
+    );
+    await proxy.close();
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const names = Object.keys(files).sort();
+    expect(await listKeys(client, bucket, 'cs-copy/')).toEqual(names.map((n) => `cs-copy/${n}`));
+    for (const [i, r] of results.entries()) {
+      expect(doneOf(r).map((d) => d.replace(`s3://${bucket}/cs-copy/`, '')).sort()).toEqual(names.filter((n) => shareOf(n, 2) === i));
+    }
+    const copies = proxy.requests.filter((r) => r.method === 'PUT' && 'x-amz-copy-source' in r.headers).map(keyOf).sort();
+    expect(copies).toEqual(names.map((n) => `cs-copy/${n}`));
+  });
+});
+
 describe('--shard: counts, sources of the index, bad input', () => {
   const src = () => makeTree(tmpdir(), tree());
 
