@@ -178,6 +178,16 @@ describe('--shard: counts, sources of the index, bad input', () => {
     expect(await listKeys(client, bucket, 'dry/')).toEqual([]);
   });
 
+  it('--include/--exclude and --shard combine: a file is copied when both keep it', async () => {
+    const dir = src();
+    const mine = Object.keys(tree()).filter((n) => shareOf(n, N) === 2 && !n.endsWith('.txt'));
+    const res = await runCli(['cp', '--json', '--dry-run', '-r', dir, `s3://${bucket}/dry/`, '--exclude', '*.txt', '--shard', '2/4'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const would = json(res).filter((e) => e.type === 'would-copy').map((e) => String(e.destination).replace(`s3://${bucket}/dry/`, ''));
+    expect(would.sort()).toEqual(mine.sort());
+    expect(json(res).find((e) => e.type === 'shard')).toMatchObject({ files: mine.length });
+  });
+
   it('S3XFER_SHARD is read like the other options', async () => {
     const res = await runCli(['cp', '--json', '--dry-run', '-r', src(), `s3://${bucket}/dry/`], { env: { ...env, S3XFER_SHARD: '3/4' } });
     expect(res.code, res.stderr).toBe(0);
