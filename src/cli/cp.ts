@@ -15,7 +15,9 @@ import { Destination } from '../engine/destination.js';
 import { stat } from 'node:fs/promises';
 import { fileId } from '../plan/walk.js';
 import path from 'node:path';
+import os from 'node:os';
 import { DEFAULTS } from './args.js';
+import { mtimeCachePath } from '../plan/mtime-cache.js';
 
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
@@ -48,9 +50,12 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
-    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal }).catch((err: unknown) => {
+    const explain = (err: unknown) => {
       throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
-    });
+    };
+    const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
+      mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
+    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal, mtimeCacheFile }).catch(explain);
     const ctx: EngineContext = {
       store,
       signal: io.signal,
@@ -62,6 +67,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
     };
+    let complete = false;
     const summary = await runPlan(ctx, plan, {
       startedAt,
       jobs: opts.jobs,
@@ -72,7 +78,12 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
       endpoint,
-    });
+    })
+      .then((s) => {
+        complete = !s.interrupted && !s.fatal;
+        return s;
+      }, explain)
+      .finally(() => plan.finish?.(complete));
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
   } finally {
@@ -93,6 +104,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined): 
     defaultPartSize: DEFAULTS.partSize,
     chunkSize: opts.chunkSize,
     skipCompleted: checkpointDir !== undefined,
+    dryRun: opts.dryRun,
     // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.
     skipDirs: checkpointDir ? await dirIds(checkpointDir) : undefined,
   };

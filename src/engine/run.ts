@@ -1,8 +1,8 @@
-import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
 import { FatalError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
+import { TreeTally } from './tally.js';
 import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
 import type { EngineContext } from './context.js';
@@ -40,44 +40,68 @@ export interface RunSummary {
   fatal?: FatalError | undefined;
 }
 
-/** Carry out a plan: files in parallel, failures reported and counted, the rest goes on. */
+/**
+ * Carry out a plan as it streams in: files in parallel (at most `jobs` in flight), failures
+ * reported and counted, the rest goes on. The plan is pulled only when a job slot is free,
+ * so a walk or listing never runs far ahead of the transfers (flat memory on any tree).
+ */
 export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
   // A fatal error stops the transfers still to come and those in flight, as an interrupt does.
   const stopAll = new AbortController();
   const ctx: EngineContext = { ...outer, signal: anySignal(outer.signal, stopAll.signal) };
   const started = opts.startedAt ?? ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
-  for (const message of plan.warnings) ctx.emit({ type: 'warning', message });
+  const tally = new TreeTally(ctx, summary, started);
   let nextId = 1;
-  const limit = pLimit(opts.jobs);
-  await Promise.all(
-    plan.items.map((item) => {
-      if (item.action === 'skip') {
-        summary.skipped++;
-        ctx.emit({ type: 'skip', source: item.source, destination: item.destination, reason: item.reason });
-        return undefined;
+  const running = new Set<Promise<void>>();
+  let planError: unknown;
+  try {
+    for await (const item of plan.items) {
+      if (ctx.signal.aborted) break;
+      if (item.action === 'warning') {
+        ctx.emit({ type: 'warning', message: item.message });
+        continue;
       }
-      if (item.action === 'refuse') {
-        summary.failed++;
-        ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: named(item.message, item.source, item.destination) });
-        return undefined;
+      tally.found(item);
+      if (item.action === 'skip' || item.action === 'refuse' || opts.dryRun) {
+        reportAtOnce(ctx, item, summary);
+      } else {
+        const p = runItem(ctx, item, nextId++, opts, summary, stopAll).finally(() => running.delete(p));
+        running.add(p);
+        // Back-pressure: nothing more is pulled from the plan while every job slot is busy.
+        if (running.size >= opts.jobs) await Promise.race(running);
       }
-      if (opts.dryRun) {
-        const { source, destination, size } = describeItem(item);
-        ctx.emit({ type: 'would-copy', source, destination, size, reason: 'reason' in item ? item.reason : 'copy' });
-        return undefined;
-      }
-      const id = nextId++;
-      return limit(() => runItem(ctx, item, id, opts, summary, stopAll));
-    }),
-  );
+      tally.tick(false);
+    }
+  } catch (err) {
+    if (!isAbort(err) && !ctx.signal.aborted) planError = err;
+  }
+  tally.tick(true);
+  await Promise.all(running);
+  // A listing that failed half-way (a missing bucket, refused credentials) stops the run as before it started.
+  if (planError) throw planError;
   summary.interrupted = outer.signal.aborted;
   summary.ms = ctx.now() - started;
   ctx.emit({ type: 'summary', ...summary });
   return summary;
 }
 
-function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
+/** Skips, refusals and (in a dry run) transfers need no job slot: reported on the spot. */
+function reportAtOnce(ctx: EngineContext, item: Exclude<PlanItem, { action: 'warning' }>, summary: RunSummary): void {
+  if (item.action === 'skip') {
+    summary.skipped++;
+    ctx.emit({ type: 'skip', source: item.source, destination: item.destination, reason: item.reason });
+  } else if (item.action === 'refuse') {
+    summary.failed++;
+    ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: named(item.message, item.source, item.destination) });
+  } else {
+    const { source, destination, size } = describeItem(item);
+    ctx.emit({ type: 'would-copy', source, destination, size, reason: 'reason' in item ? item.reason : 'copy' });
+    if (item.action === 'download') item.settle?.(undefined);
+  }
+}
+
+function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>) {
   switch (item.action) {
     case 'upload':
       return { source: item.job.path, destination: formatS3(item.job.bucket, item.job.key), size: item.job.size };
@@ -92,18 +116,35 @@ function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
 
 async function runItem(
   ctx: EngineContext,
-  item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>,
+  item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>,
   id: number,
   opts: RunOptions,
   summary: RunSummary,
   stopAll: AbortController,
 ): Promise<void> {
-  if (ctx.signal.aborted) return;
+  const settle = item.action === 'download' ? item.settle : undefined;
+  let mtimeMs: number | undefined;
+  try {
+    if (!ctx.signal.aborted) mtimeMs = await transfer(ctx, item, id, opts, summary, stopAll);
+  } finally {
+    settle?.(mtimeMs);
+  }
+}
+
+/** One transfer, reported; returns the mtime a downloaded file was given. */
+async function transfer(
+  ctx: EngineContext,
+  item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>,
+  id: number,
+  opts: RunOptions,
+  summary: RunSummary,
+  stopAll: AbortController,
+): Promise<number | undefined> {
   const { source, destination, size } = describeItem(item);
   const t0 = ctx.now();
   ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && item.job.partSize !== undefined });
   try {
-    let result: UploadResult & { size?: number };
+    let result: UploadResult & { size?: number; mtimeMs?: number };
     if (item.action === 'upload') {
       const job = { ...item.job, id };
       result = await uploadFile(ctx, job, opts.uploadSession?.(job));
@@ -130,16 +171,18 @@ async function runItem(
       ms: ctx.now() - t0,
       resumed: result.resumed,
     });
+    return result.mtimeMs;
   } catch (err) {
-    if (isAbort(err) || ctx.signal.aborted) return;
+    if (isAbort(err) || ctx.signal.aborted) return undefined;
     const [url, local] = item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
     const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);
-      return;
+      return undefined;
     }
     summary.failed++;
     ctx.emit({ type: 'error', id, source, destination, message: named(describeError(explained), url, ...(local ? [local] : [])) });
+    return undefined;
   }
 }
