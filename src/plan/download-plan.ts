@@ -83,12 +83,13 @@ interface Wanted extends Landing {
 }
 
 function planDownloadTree(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Plan {
-  const deciding = opts.update || opts.skipCompleted;
-  const cacheFile = deciding ? deps.mtimeCacheFile?.(src.bucket, asDirPrefix(src.key), dst.path) : undefined;
+  // Every tree download records what it wrote, so the first -u run after it needs no HEADs either.
+  const cacheFile = deps.mtimeCacheFile?.(src.bucket, asDirPrefix(src.key), dst.path);
+  const access = { read: opts.update || opts.skipCompleted, write: !opts.dryRun };
   let cache: MtimeCache | undefined;
   return {
     items: (async function* () {
-      cache = cacheFile ? await MtimeCache.open(cacheFile, opts.dryRun ?? false).catch(() => undefined) : undefined;
+      cache = cacheFile && (access.read || access.write) ? await MtimeCache.open(cacheFile, access).catch(() => undefined) : undefined;
       yield* downloadTreeItems(src, dst, opts, deps, cache);
     })(),
     finish: async (complete) => {

@@ -53,15 +53,15 @@ export class MtimeCache {
     out?.on('error', () => (this.failed = true));
   }
 
-  /** Open `file` to read (if it exists) and, unless `readOnly` (a dry run), a temp file beside it to write. */
-  static async open(file: string, readOnly: boolean): Promise<MtimeCache> {
-    const exists = await fs.stat(file).then(() => true, () => false);
+  /** Open `file` to read (if it exists and `read`), and a temp file beside it to `write` (not in a dry run). */
+  static async open(file: string, { read, write }: { read: boolean; write: boolean }): Promise<MtimeCache> {
+    const exists = read && (await fs.stat(file).then(() => true, () => false));
     // The iterator is taken at once: lines read before anyone listens would be lost, and after
     // the stream's end an iterator would wait forever.
     const lines = exists ? createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })[Symbol.asyncIterator]() : undefined;
     const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     let out: WriteStream | undefined;
-    if (!readOnly) {
+    if (write) {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
       out = await new Promise<WriteStream | undefined>((resolve) => {
         const ws = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
