@@ -50,7 +50,7 @@ function cpFlags<T>(y: Argv<T>) {
     .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
     .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
-    .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
+    .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination (an unchanged tree costs only its LIST pages)' })
     .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
     .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
     .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
