@@ -76,8 +76,9 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
   } catch (err) {
     if (!isAbort(err) && !ctx.signal.aborted) planError = err;
   }
-  tally.tick(true);
+  tally.tick(true); // everything is found: the total is known, an ETA can be given
   await Promise.all(running);
+  tally.tick(true);
   // A listing that failed half-way (a missing bucket, refused credentials) stops the run as before it started.
   if (planError) throw planError;
   summary.interrupted = outer.signal.aborted;
