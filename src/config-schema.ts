@@ -18,6 +18,7 @@ export const configSchema = z
     'addressing-style': z.enum(['path', 'virtual']),
     'ca-bundle': z.string().min(1),
     'verify-ssl': z.boolean(),
+    delete: z.boolean(),
   })
   .partial()
   .strict();

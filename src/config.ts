@@ -19,6 +19,7 @@ export const CONFIG_KEYS = [
   'addressing-style',
   'ca-bundle',
   'verify-ssl',
+  'delete',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Config = Partial<Record<ConfigKey, string | number | boolean>>;

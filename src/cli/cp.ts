@@ -18,6 +18,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { DEFAULTS } from './args.js';
 import { mtimeCachePath } from '../plan/mtime-cache.js';
+import { assertTree, syncDeletions } from './sync-delete.js';
 
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
@@ -55,7 +56,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     };
     const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
       mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
-    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal, mtimeCacheFile }).catch(explain);
+    const planOpts = await planOptions(opts, checkpointDir);
+    const deps = { store, signal: io.signal, mtimeCacheFile, aliasesLanded: new Set<string>() };
+    if (opts.deleteExtra) await assertTree(src);
+    const plan = await planCopy(src, dst, planOpts, deps).catch(explain);
     const ctx: EngineContext = {
       store,
       signal: io.signal,
@@ -84,8 +88,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         return s;
       }, explain)
       .finally(() => plan.finish?.(complete));
+    const deletions = opts.deleteExtra ? await syncDeletions({ ctx, summary, src, dst, opts: planOpts, deps, dryRun: opts.dryRun }).catch(explain) : undefined;
     reporter.close();
-    return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
+    const code = exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
+    return code === ExitCode.ok && deletions && deletions.failed > 0 ? ExitCode.partial : code;
   } finally {
     reporter.close();
     client.destroy();

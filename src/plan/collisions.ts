@@ -20,6 +20,8 @@ export interface CollisionOptions<T> {
   name: (item: T) => string;
   /** The canonical key for this relative path, named, if it exists (asked only for a rare non-canonical key). */
   existing: (canonicalRel: string) => Promise<string | undefined>;
+  /** Told the path a lone non-canonical key lands on (sync --delete must not take that file for an orphan). */
+  aliasLanded?: ((canonicalRel: string) => void) | undefined;
 }
 
 
@@ -104,6 +106,7 @@ async function* settleAliases<T extends Landing>(
     yield refuse(only, `${opts.name(only)} and ${earlier} map to the same local path ${only.target}; ${earlier} was copied, ${opts.name(only)} was not: rename one of them`);
     return;
   }
+  opts.aliasLanded?.(rel);
   yield only;
 }
 

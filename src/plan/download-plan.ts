@@ -106,6 +106,7 @@ async function* downloadTreeItems(src: S3Location, dst: LocalLocation, opts: Pla
     root: dst.path,
     name,
     existing: async (rel) => ((await deps.store.head(src.bucket, prefix + rel, deps.signal)) ? formatS3(src.bucket, prefix + rel) : undefined),
+    aliasLanded: (rel) => deps.aliasesLanded?.add(rel),
   });
   // Each decision may stat and HEAD: many at once, handed on in listing order, at most DECIDING ahead.
   const decided = pMapIterable(

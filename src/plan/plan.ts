@@ -48,6 +48,8 @@ export interface PlanDeps {
   signal: AbortSignal;
   /** Where the recorded mtimes of a downloaded tree are kept between runs (see mtime-cache.ts); none: no cache. */
   mtimeCacheFile?: ((bucket: string, prefix: string, root: string) => string) | undefined;
+  /** Collects the local paths lone non-canonical keys landed on (for sync --delete). */
+  aliasesLanded?: Set<string> | undefined;
 }
 
 /**

@@ -27,6 +27,8 @@ export type WalkEvent =
 export interface WalkOptions {
   /** Directories never entered, as `dev:ino`: s3xfer's own checkpoint directory. */
   skipDirs?: ReadonlySet<string> | undefined;
+  /** Symbolic links are left alone (neither entered nor yielded): a walk of what sync may delete. */
+  noLinks?: boolean | undefined;
 }
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error';
@@ -53,13 +55,14 @@ interface Entry {
  */
 export async function* walkSorted(root: string, opts: WalkOptions = {}): AsyncGenerator<WalkEvent> {
   const rootStat = await fs.stat(fsPath(root));
-  yield* walkDir(root, '', [fileId(rootStat)], opts.skipDirs ?? new Set());
+  yield* walkDir(root, '', [fileId(rootStat)], opts);
 }
 
-async function* walkDir(dir: string, rel: string, ancestors: string[], skipDirs: ReadonlySet<string>): AsyncGenerator<WalkEvent> {
+async function* walkDir(dir: string, rel: string, ancestors: string[], opts: WalkOptions): AsyncGenerator<WalkEvent> {
+  const skipDirs = opts.skipDirs ?? new Set();
   let entries: Entry[];
   try {
-    entries = await sortedEntries(dir);
+    entries = await sortedEntries(dir, opts.noLinks ?? false);
   } catch (err) {
     yield { kind: 'error', path: dir, message: `${dir}: cannot read directory (${code(err)}); its files were not copied` };
     return;
@@ -82,7 +85,7 @@ async function* walkDir(dir: string, rel: string, ancestors: string[], skipDirs:
           yield { kind: 'warning', message: `skipped ${absPath}: symbolic link loop (points back to a directory above it)` };
           continue;
         }
-        yield* walkDir(absPath, relPath, [...ancestors, id], skipDirs);
+        yield* walkDir(absPath, relPath, [...ancestors, id], opts);
       } else if (st.isFile()) {
         // A download in progress (ours or an interrupted one's) is not data to back up.
         if (isOurTempName(entry.name)) continue;
@@ -98,12 +101,13 @@ async function* walkDir(dir: string, rel: string, ancestors: string[], skipDirs:
 }
 
 /** A directory's names in key order. A symlink (or an unknown type) is stat'ed first: it sorts as what it points to. */
-async function sortedEntries(dir: string): Promise<Entry[]> {
+async function sortedEntries(dir: string, noLinks: boolean): Promise<Entry[]> {
   const dirents = await fs.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' });
   const entries: Entry[] = [];
   const pending: Promise<void>[] = [];
   const limit = pLimit(STAT_WINDOW);
   for (const d of dirents) {
+    if (noLinks && d.isSymbolicLink()) continue;
     const name = encodeName(d.name);
     const entry: Entry = { name, sortKey: d.isDirectory() ? `${name}/` : name };
     if (d.isSymbolicLink() || !(d.isDirectory() || d.isFile() || d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice())) {

@@ -32,6 +32,10 @@ export type TransferEvent =
    * `complete` once the walk or listing has ended, when found is the whole. At most once a second.
    */
   | { type: 'tree'; filesDone: number; filesFound: number; bytesDone: number; bytesFound: number; complete: boolean; ms: number }
+  /** `sync --delete`: removed from the destination (or, in a dry run, would be). */
+  | { type: 'deleted'; target: string }
+  | { type: 'would-delete'; target: string }
+  | { type: 'deletions'; deleted: number; failed: number; skipped?: string | undefined }
   | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };
 
 export type Emit = (event: TransferEvent) => void;

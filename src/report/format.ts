@@ -52,6 +52,12 @@ export function formatEvent(e: TransferEvent): string | undefined {
       return `warning: ${e.message}`;
     case 'tree':
       return `progress: ${formatTree(e)}`;
+    case 'deleted':
+      return `deleted ${e.target}`;
+    case 'would-delete':
+      return `(dry run) would delete ${e.target}`;
+    case 'deletions':
+      return e.skipped ? `nothing deleted: ${e.skipped}` : `${e.deleted} deleted, ${e.failed} not deleted`;
     case 'summary': {
       const parts = [`${e.copied} copied (${formatSize(e.bytes)} in ${formatDuration(e.ms)}, ${formatRate(e.bytes, e.ms)})`];
       parts.push(`${e.skipped} skipped`, `${e.failed} failed`);

@@ -17,7 +17,7 @@ export interface ReporterOptions {
   stderr: NodeJS.WritableStream;
 }
 
-const toStderr = (e: TransferEvent) => e.type === 'error' || e.type === 'warning' || e.type === 'tree';
+const toStderr = (e: TransferEvent) => e.type === 'error' || e.type === 'warning' || e.type === 'tree' || (e.type === 'deletions' && e.skipped !== undefined);
 
 /** Plain output gives a tree's progress this often at most: a log line, not a ticker. */
 const PLAIN_TREE_EVERY_MS = 10_000;

@@ -163,6 +163,12 @@ export class MemoryStore implements ObjectStore {
     if (!this.uploads.delete(uploadId)) throw noSuchUpload();
   }
 
+  async deleteObjects(_bucket: string, keys: readonly string[]): Promise<{ key: string; message: string }[]> {
+    (await this.enter('deleteObjects'))();
+    for (const key of keys) this.objects.delete(key);
+    return [];
+  }
+
   async listUploads(): Promise<UploadInfo[]> {
     return [...this.uploads.entries()].map(([uploadId, u]) => ({ key: u.key, uploadId, initiatedMs: u.initiatedMs }));
   }
