@@ -52,6 +52,7 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
   const started = opts.startedAt ?? ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
   const tally = new TreeTally(ctx, summary, started);
+  const run: RunState = { opts, summary, stopAll };
   let nextId = 1;
   const running = new Set<Promise<void>>();
   let planError: unknown;
@@ -66,7 +67,7 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
       if (item.action === 'skip' || item.action === 'refuse' || opts.dryRun) {
         reportAtOnce(ctx, item, summary);
       } else {
-        const p = runItem(ctx, item, nextId++, opts, summary, stopAll).finally(() => running.delete(p));
+        const p = runItem(ctx, item, nextId++, run).finally(() => running.delete(p));
         running.add(p);
         // Back-pressure: nothing more is pulled from the plan while every job slot is busy.
         if (running.size >= opts.jobs) await Promise.race(running);
@@ -102,7 +103,7 @@ function reportAtOnce(ctx: EngineContext, item: Exclude<PlanItem, { action: 'war
   }
 }
 
-function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>) {
+function describeItem(item: Transfer) {
   switch (item.action) {
     case 'upload':
       return { source: item.job.path, destination: formatS3(item.job.bucket, item.job.key), size: item.job.size };
@@ -115,32 +116,28 @@ function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'war
   }
 }
 
-async function runItem(
-  ctx: EngineContext,
-  item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>,
-  id: number,
-  opts: RunOptions,
-  summary: RunSummary,
-  stopAll: AbortController,
-): Promise<void> {
+type Transfer = Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>;
+
+/** What every transfer of a run shares. */
+interface RunState {
+  opts: RunOptions;
+  summary: RunSummary;
+  /** Aborted by the first fatal error. */
+  stopAll: AbortController;
+}
+
+async function runItem(ctx: EngineContext, item: Transfer, id: number, run: RunState): Promise<void> {
   const settle = item.action === 'download' ? item.settle : undefined;
   let mtimeMs: number | undefined;
   try {
-    if (!ctx.signal.aborted) mtimeMs = await transfer(ctx, item, id, opts, summary, stopAll);
+    if (!ctx.signal.aborted) mtimeMs = await transfer(ctx, item, id, run);
   } finally {
     settle?.(mtimeMs);
   }
 }
 
 /** One transfer, reported; returns the mtime a downloaded file was given. */
-async function transfer(
-  ctx: EngineContext,
-  item: Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>,
-  id: number,
-  opts: RunOptions,
-  summary: RunSummary,
-  stopAll: AbortController,
-): Promise<number | undefined> {
+async function transfer(ctx: EngineContext, item: Transfer, id: number, { opts, summary, stopAll }: RunState): Promise<number | undefined> {
   const { source, destination, size } = describeItem(item);
   const t0 = ctx.now();
   ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && item.job.partSize !== undefined });
