@@ -41,6 +41,8 @@ export class MtimeCache {
   private readonly waiting: { entry: CachedMtime | null | undefined }[] = [];
   private lastWritten: string | undefined;
   private failed = false;
+  /** Lines not yet handed to the stream: one write per 64 KiB, not one per object (each is a thread-pool job). */
+  private pending = '';
 
   private constructor(
     private readonly file: string,
@@ -122,7 +124,13 @@ export class MtimeCache {
     if (!this.out || this.failed) return;
     if (this.lastWritten !== undefined && compareKeys(this.lastWritten, e.key) >= 0) return;
     this.lastWritten = e.key;
-    this.out.write(`${JSON.stringify([e.key, e.etag, e.lastModifiedMs, e.mtimeMs])}\n`);
+    this.pending += `${JSON.stringify([e.key, e.etag, e.lastModifiedMs, e.mtimeMs])}\n`;
+    if (this.pending.length >= 65_536) this.drain();
+  }
+
+  private drain(): void {
+    if (this.pending && this.out && !this.failed) this.out.write(this.pending);
+    this.pending = '';
   }
 
   /**
@@ -137,6 +145,7 @@ export class MtimeCache {
       for (let e = await this.readEntry(); e; e = await this.readEntry()) this.write(e);
     }
     await this.lines?.return?.();
+    this.drain();
     if (!this.out) return;
     await new Promise<void>((resolve) => this.out!.end(resolve));
     if (this.failed) await fs.rm(this.temp, { force: true });
