@@ -55,6 +55,9 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
   const run: RunState = { opts, summary, stopAll };
   let nextId = 1;
   const running = new Set<Promise<void>>();
+  // Woken when a transfer ends. Not Promise.race over those running: each race would add a reaction
+  // to a long transfer's promise, piling up one per file that passes it.
+  let slotFree: (() => void) | undefined;
   let planError: unknown;
   try {
     for await (const item of plan.items) {
@@ -67,10 +70,13 @@ export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions
       if (item.action === 'skip' || item.action === 'refuse' || opts.dryRun) {
         reportAtOnce(ctx, item, summary);
       } else {
-        const p = runItem(ctx, item, nextId++, run).finally(() => running.delete(p));
+        const p = runItem(ctx, item, nextId++, run).finally(() => {
+          running.delete(p);
+          slotFree?.();
+        });
         running.add(p);
         // Back-pressure: nothing more is pulled from the plan while every job slot is busy.
-        if (running.size >= opts.jobs) await Promise.race(running);
+        while (running.size >= opts.jobs) await new Promise<void>((resolve) => (slotFree = resolve));
       }
       tally.tick(false);
     }

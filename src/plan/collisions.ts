@@ -45,7 +45,7 @@ export async function* refuseCollisions<T extends Landing, P>(
 ): AsyncGenerator<T | P | Refusal> {
   // A T is never a promise: what a generic async generator yields is typed as its Awaited form.
   const out = (t: T) => t as unknown as Awaited<T>;
-  const held: { item: T; rel: string; passed: boolean }[] = [];
+  const held: T[] = [];
   const odd = new Map<string, T[]>(); // canonical rel → the non-canonical keys landing there
   const clashed = new Map<string, T>(); // canonical rel → the canonical key refused for it
   const canonicalRel = (t: T) => path.relative(opts.root, t.target).split(path.sep).join('/');
@@ -55,18 +55,21 @@ export async function* refuseCollisions<T extends Landing, P>(
       yield item;
       continue;
     }
-    // A held file whose `name/` this key has passed can be no one's directory; one this key is
-    // under is refused. Files leave in key order, so one passed waits for those held below it.
-    for (let i = held.length - 1; i >= 0; i--) {
-      const h = held[i]!;
-      if (item.rel.startsWith(`${h.rel}/`)) {
-        held.splice(i, 1);
-        yield refuse(h.item, `${opts.name(h.item)} maps to ${h.item.target}, which ${opts.name(item)} needs as a directory; it was not copied: rename one of them`);
-      } else if (h.passed || compareKeys(item.rel, `${h.rel}/`) > 0) {
-        h.passed = true;
+    // A held file whose `name/` this key has passed can be no one's directory: it goes on at once
+    // (held files nest, so those are the top of the stack, released in key order); one this key
+    // is under is refused. A file released after siblings that sort after it (`f` after `f.1`)
+    // only loses its place in the mtime cache, which wants key order: a HEAD next time.
+    const released: T[] = [];
+    while (held.length > 0) {
+      const top = held[held.length - 1]!;
+      if (item.rel.startsWith(`${top.rel}/`)) {
+        held.pop();
+        yield refuse(top, `${opts.name(top)} maps to ${top.target}, which ${opts.name(item)} needs as a directory; it was not copied: rename one of them`);
+      } else if (compareKeys(item.rel, `${top.rel}/`) > 0) {
+        released.push(held.pop()!);
       } else break;
     }
-    while (held[0]?.passed) yield out(held.shift()!.item);
+    for (let i = released.length - 1; i >= 0; i--) yield out(released[i]!);
     const rel = canonicalRel(item);
     if (rel !== item.rel) {
       odd.set(rel, [...(odd.get(rel) ?? []), item]);
@@ -78,9 +81,9 @@ export async function* refuseCollisions<T extends Landing, P>(
       yield refuse(item, sameTarget(item, aliases, opts.name, 'none of them was copied'));
       continue;
     }
-    held.push({ item, rel: item.rel, passed: false });
+    held.push(item);
   }
-  for (const h of held) yield out(h.item);
+  for (const h of held) yield out(h);
   for (const [rel, group] of odd) {
     for await (const x of settleAliases(rel, group, clashed.get(rel), opts, refuse)) yield 'action' in x ? x : out(x);
   }

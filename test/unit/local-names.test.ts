@@ -83,8 +83,9 @@ describe('refuseCollisions (a sorted stream)', () => {
     ['distinct', ['a', 'b'], ['a', 'b']],
     ['file where a directory is needed', ['f', 'f/g'], ['refuse f', 'f/g']],
     ['deeper', ['f', 'f/g/h/i'], ['refuse f', 'f/g/h/i']],
-    ['names between f and f/ do not release f', ['f', 'f-x', 'f.y', 'f/g'], ['refuse f', 'f-x', 'f.y', 'f/g']],
-    ['nested held files, released in order', ['a', 'a-b', 'a-c', 'b'], ['a', 'a-b', 'a-c', 'b']],
+    ['names between f and f/ do not release f', ['f', 'f-x', 'f.y', 'f/g'], ['f-x', 'refuse f', 'f.y', 'f/g']],
+    // a-b goes as soon as a-c has passed 'a-b/'; a waits for 'a/' to be passed: never a pile of siblings held.
+    ['nested held files: each goes once passed', ['a', 'a-b', 'a-c', 'b'], ['a-b', 'a', 'a-c', 'b']],
     ['prefix of a name is no conflict', ['f', 'fg/h'], ['f', 'fg/h']],
     ['an alias before its canonical key: both refused', ['a//b', 'a/b', 'c'], ['refuse a/b', 'c', 'refuse a//b']],
     ['two aliases alone: both refused', ['a/./b', 'a//b'], ['refuse a/./b', 'refuse a//b']],
