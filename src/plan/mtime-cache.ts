@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { compareKeys } from './key-order.js';
+import { pidAlive } from '../engine/destination.js';
 
 /**
  * What a HEAD would tell about an object version: the `mtime` its uploader recorded, which a
@@ -65,6 +66,7 @@ export class MtimeCache {
     let out: WriteStream | undefined;
     if (write) {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
+      await removeStaleTemps(file);
       out = await new Promise<WriteStream | undefined>((resolve) => {
         const ws = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
         ws.once('open', () => resolve(ws)).once('error', () => resolve(undefined));
@@ -150,5 +152,15 @@ export class MtimeCache {
     await new Promise<void>((resolve) => this.out!.end(resolve));
     if (this.failed) await fs.rm(this.temp, { force: true });
     else await fs.rename(this.temp, this.file).catch(() => fs.rm(this.temp, { force: true }));
+  }
+}
+
+/** Temp files of runs that were killed before they could rename theirs (their pid no longer runs). */
+async function removeStaleTemps(file: string): Promise<void> {
+  const base = path.basename(file);
+  const names = await fs.readdir(path.dirname(file)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(`${base}.`) ? /\.(\d+)-[0-9a-f]{8}\.tmp$/.exec(name) : null;
+    if (m && !pidAlive(Number(m[1]))) await fs.rm(path.join(path.dirname(file), name), { force: true }).catch(() => undefined);
   }
 }

@@ -56,3 +56,18 @@ describe('the download mtime cache', () => {
     expect(p('/x')).not.toBe(p('/y'));
   });
 });
+
+describe('temp files of killed runs', () => {
+  it('are removed when the next run writes the cache; a live run\'s is left alone', async () => {
+    const file = path.join(dir, 'd.ndjson');
+    const dead = `${file}.999999999-0123abcd.tmp`;
+    const live = `${file}.${process.pid}-89abcdef.tmp`;
+    fs.writeFileSync(dead, '');
+    fs.writeFileSync(live, '');
+    const cache = await MtimeCache.open(file, { read: true, write: true });
+    await cache.close(true);
+    expect(fs.existsSync(dead)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+    fs.rmSync(live);
+  });
+});
