@@ -43,13 +43,15 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         endpoint,
         now: () => new Date(),
         options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
+        object: opts.object,
+        customerKey: opts.customerKey,
       })
     : undefined;
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal }).catch((err: unknown) => {
-      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
+      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint, customerKey: opts.customerKey !== undefined });
     });
     const ctx: EngineContext = {
       store,
@@ -59,6 +61,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       parallel: opts.parallel,
       now: () => Date.now(),
       fsync: opts.fsync,
+      object: opts.object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
     };
@@ -72,6 +75,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
       endpoint,
+      customerKey: opts.customerKey !== undefined,
     });
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);

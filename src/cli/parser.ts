@@ -36,6 +36,19 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
+    .option('request-payer', {
+      type: 'string',
+      describe: 'requester: say on every request that you pay for it (buckets with Requester Pays)',
+      group: 'Connection:',
+      global: true,
+    })
+    .option('sse-c', { type: 'string', describe: 'AES256: objects are encrypted with your own key (SSE-C; needs --sse-c-key and https://)', group: 'Encryption:', global: true })
+    .option('sse-c-key', {
+      type: 'string',
+      describe: 'fileb://FILE holding the 32-byte SSE-C key (or S3XFER_SSE_C_KEY, base64); sent with every read and write, never stored',
+      group: 'Encryption:',
+      global: true,
+    })
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
@@ -60,12 +73,27 @@ function cpFlags<T>(y: Argv<T>) {
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
+    .option('content-type', { type: 'string', describe: 'Content-Type of every object uploaded (default: guessed from the extension)', group: 'Object (uploads):' })
+    .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: 'Object (uploads):' })
+    .option('cache-control', { type: 'string', describe: "Cache-Control, e.g. 'max-age=3600'", group: 'Object (uploads):' })
+    .option('content-disposition', { type: 'string', describe: "Content-Disposition, e.g. 'attachment'", group: 'Object (uploads):' })
+    .option('content-encoding', { type: 'string', describe: 'Content-Encoding, e.g. gzip (never guessed)', group: 'Object (uploads):' })
+    .option('content-language', { type: 'string', describe: 'Content-Language, e.g. en', group: 'Object (uploads):' })
+    .option('expires', { type: 'string', describe: 'Expires, an ISO 8601 time', group: 'Object (uploads):' })
+    .option('metadata', { type: 'string', describe: 'user metadata: k=v,k2=v2 or JSON {"k":"v"}', group: 'Object (uploads):' })
+    .option('storage-class', { type: 'string', describe: 'STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, GLACIER, … (uploads and copies)', group: 'Object (uploads):' })
+    .option('acl', { type: 'string', describe: 'canned ACL: private, public-read, bucket-owner-full-control, … (uploads and copies)', group: 'Object (uploads):' })
+    .option('tagging', { type: 'string', describe: 'object tags, URL-encoded: k=v&k2=v2', group: 'Object (uploads):' })
+    .option('sse', { type: 'string', describe: 'AES256 (SSE-S3) or aws:kms (SSE-KMS): server-side encryption (uploads and copies)', group: 'Encryption:' })
+    .option('sse-kms-key-id', { type: 'string', describe: 'the KMS key for --sse aws:kms (default: the server\'s)', group: 'Encryption:' })
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
-    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
+    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
+    .example("$0 cp -r ./site s3://www/ --cache-control 'max-age=300' --acl public-read", 'a static site: Content-Type guessed per file')
+    .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */

@@ -8,6 +8,7 @@ import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
 import { requireCheckpointDir } from './connect.js';
 import { runCp } from './cp.js';
 import { confirmResume, type Confirmed } from './resume-confirm.js';
+import { objectOptionsOf } from '../checkpoint/object-record.js';
 
 /** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
 export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
@@ -26,6 +27,8 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     addressingStyle: o.addressingStyle,
     retries: o.retries,
     checkpointDir,
+    // What the object gets, as recorded; an SSE-C key must be given again (--sse-c-key), only its MD5 was kept.
+    object: objectOptionsOf(cp.object),
     source,
     destination,
     recursive: false,
