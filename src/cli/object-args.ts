@@ -12,6 +12,16 @@ import { flagBoolean } from './values.js';
 
 type Raw = Record<string, unknown>;
 type Value = string | number | boolean;
+interface Sources {
+  a: Raw;
+  env: NodeJS.ProcessEnv;
+  config: Config;
+}
+
+/** flag > S3XFER_* > config file, each checked by `parse` with the name it was given under. */
+function option<T>({ a, env, config }: Sources, key: ConfigKey, parse: (v: Value, key: string) => T): T | undefined {
+  return pick(key, a[key] === undefined ? undefined : parse(a[key] as Value, `--${key}`), env, config, (v) => parse(v, key));
+}
 
 /** A header value as typed: no control characters (a line break would split the request). */
 function headerText(value: Value, key: string): string {
@@ -124,7 +134,7 @@ export function loadCustomerKey(value: string, key: string, fromEnv: boolean): C
 
 /** --sse-c [AES256] --sse-c-key …: the run's customer key, for every command that reads or writes objects. */
 export function customerKeyFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): CustomerKey | undefined {
-  const algorithm = pick('sse-c', a['sse-c'] as string | undefined, env, config, (v) => oneOf(['AES256'], 'SSE-C takes AES256 keys')(v, '--sse-c'));
+  const algorithm = option({ a, env, config }, 'sse-c', oneOf(['AES256'], 'SSE-C takes AES256 keys'));
   const fromFlag = a['sse-c-key'] as string | undefined;
   const fromEnv = fromFlag === undefined ? env.S3XFER_SSE_C_KEY || undefined : undefined;
   const raw = fromFlag ?? fromEnv ?? (config['sse-c-key'] === undefined ? undefined : String(config['sse-c-key']));
@@ -136,14 +146,14 @@ export function customerKeyFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config):
 }
 
 export function requestPayerFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): boolean | undefined {
-  const payer = pick('request-payer', a['request-payer'] as string | undefined, env, config, (v) => oneOf(['requester'], 'the only value S3 knows')(v, '--request-payer'));
+  const payer = option({ a, env, config }, 'request-payer', oneOf(['requester'], 'the only value S3 knows'));
   return payer === undefined ? undefined : true;
 }
 
 /** --sse AES256|aws:kms [--sse-kms-key-id ID]; never with a customer key. */
-function sseFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config, customerKey: boolean): ServerSideEncryption | undefined {
-  const type = pick('sse', a.sse as string | undefined, env, config, (v) => oneOf(['AES256', 'aws:kms'], 'SSE-S3 or SSE-KMS')(v, '--sse'));
-  const kmsKeyId = pick('sse-kms-key-id', a['sse-kms-key-id'] as string | undefined, env, config, (v) => headerText(v, '--sse-kms-key-id'));
+function sseFrom(from: Sources, customerKey: boolean): ServerSideEncryption | undefined {
+  const type = option(from, 'sse', oneOf(['AES256', 'aws:kms'], 'SSE-S3 or SSE-KMS'));
+  const kmsKeyId = option(from, 'sse-kms-key-id', headerText);
   if (kmsKeyId !== undefined && type !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
   if (type && customerKey) throw new UsageError('--sse and --sse-c exclude each other: an object has one kind of encryption');
   if (type === 'aws:kms') return { type, kmsKeyId };
@@ -160,7 +170,8 @@ const HEADER_KEYS = {
 
 /** `cp`'s object options: what every object it writes gets. */
 export function objectOptionsFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config, customerKey: boolean): ObjectOptions {
-  const get = <T>(key: ConfigKey, parse: (v: Value, key: string) => T) => pick(key, a[key] === undefined ? undefined : parse(a[key] as Value, `--${key}`), env, config, (v) => parse(v, key));
+  const from = { a, env, config };
+  const get = <T>(key: ConfigKey, parse: (v: Value, key: string) => T) => option(from, key, parse);
   const headers: ObjectHeaders = {};
   for (const [field, key] of Object.entries(HEADER_KEYS)) {
     const value = get(key, headerText);
@@ -177,9 +188,9 @@ export function objectOptionsFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config
       storageClass: get('storage-class', storageClass),
       acl: get('acl', cannedAcl),
       tagging,
-      sse: sseFrom(a, env, config, customerKey),
+      sse: sseFrom(from, customerKey),
     },
     metadata: metadata ?? {},
-    guessContentType: pick('guess-mime-type', a['guess-mime-type'] as boolean | undefined, env, config, (v) => flagBoolean(v, 'guess-mime-type')) ?? true,
+    guessContentType: get('guess-mime-type', flagBoolean) ?? true,
   };
 }
