@@ -23,8 +23,11 @@ class Connections {
     private readonly flags: ConnectionFlags,
   ) {}
   for(entry: CheckpointEntry): Promise<Connected> {
-    const o = entry.checkpoint!.options;
-    return this.cached(JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle]), { ...o, caBundle: this.flags.caBundle, verifySsl: this.flags.verifySsl });
+    const { options: o, object } = entry.checkpoint!;
+    // The SSE-C key only for checkpoints made with it (a HEAD of another object with a key is refused).
+    const key = this.flags.customerKey?.keyMd5 === object?.['sse-c-key-md5'] ? this.flags.customerKey : undefined;
+    const flags = { ...o, caBundle: this.flags.caBundle, verifySsl: this.flags.verifySsl, requestPayer: this.flags.requestPayer, customerKey: key };
+    return this.cached(JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle, key?.keyMd5]), flags);
   }
   /** The connection configured now (flags, environment, profile). */
   current(): Promise<Connected> {

@@ -169,6 +169,17 @@ describe('SSE-C', () => {
     expect(fs.readFileSync(path.join(viaEnv, 'small.txt'), 'utf8')).toBe('only with the key');
   });
 
+  it('a server-side copy of SSE-C objects (CopyObject and UploadPartCopy) reads and writes them with the key', async () => {
+    const src = makeTree(tmpdir(), { 'a.txt': 'copied with the key', 'big.bin': 11 * MiB });
+    const keyFlags = ['--sse-c-key', `fileb://${keyFile}`];
+    expect((await cp(['-r', src, `s3://${bucket}/csrc/`, ...keyFlags, ...MULTIPART])).code).toBe(0);
+    const res = await cp(['-r', `s3://${bucket}/csrc/`, `s3://${bucket}/cdst/`, ...keyFlags, ...MULTIPART]);
+    expect(res.code, res.stderr).toBe(0);
+    for (const k of ['cdst/a.txt', 'cdst/big.bin']) expect(await head(k, ssec(key)), k).toMatchObject({ SSECustomerKeyMD5: md5(key) });
+    expect((await bytesOf('cdst/big.bin', ssec(key))).equals(fs.readFileSync(path.join(src, 'big.bin')))).toBe(true);
+    expect((await bytesOf('cdst/a.txt', ssec(key))).toString()).toBe('copied with the key');
+  });
+
   it('a download without the key or with another: one line saying what to pass, exit 1, nothing written', async () => {
     const src = makeTree(tmpdir(), { 'a.txt': 'x' });
     expect((await cp([path.join(src, 'a.txt'), `s3://${bucket}/k/a.txt`, '--sse-c-key', `fileb://${keyFile}`])).code).toBe(0);
