@@ -37,7 +37,13 @@ export class SdkDataPath implements DataPath {
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
     const { Body, ContentLength, done } = sdkBody(input.body);
     try {
-      const command = new PutObjectCommand({ Bucket: input.bucket, Key: input.key, Body, ContentLength, ChecksumCRC32C: input.crc32c, Metadata: input.metadata,
+      const command = new PutObjectCommand({
+        Bucket: input.bucket,
+        Key: input.key,
+        Body,
+        ContentLength,
+        ChecksumCRC32C: input.crc32c,
+        Metadata: input.metadata,
         ...settingsFields(input.settings),
         ...customerKeyFields(input.customerKey),
       });
