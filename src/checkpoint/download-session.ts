@@ -63,13 +63,13 @@ export class CheckpointedDownload implements DownloadSession {
       if (salvage?.tempPath && isOurTemp(salvage.tempPath, this.job.path)) await fs.rm(fsPath(salvage.tempPath), { force: true });
       return undefined;
     }
-    checkSameObjectOptions(cp.object, this.object(), { name: this.url, id: this.id });
     const why = await this.mismatch(cp);
     if (why) {
       this.warn(why);
       await this.discard(cp);
       return undefined;
     }
+    checkSameObjectOptions(cp.object, this.object(), { name: this.url, id: this.id });
     const { ranges, refetch } = await this.checkTempFile(cp);
     if (refetch > 0) {
       this.deps.emit({

@@ -91,14 +91,15 @@ export abstract class MultipartSession<CP extends MultipartCheckpoint> implement
       await checkpoints.remove(this.target.id, this.kind);
       return undefined;
     }
-    // Before anything is discarded: the user may only have forgotten an option (or the SSE-C key).
-    checkSameObjectOptions(cp.object, this.target.object, { name: this.target.name, id: this.target.id });
     const why = this.sourceChanged(cp.source) ?? this.layoutChanged(cp);
     if (why) {
       this.warn(why);
       await this.discard(cp);
       return undefined;
     }
+    // A usable upload is never discarded for other options (the user may only have forgotten one, or the
+    // SSE-C key), nor finished with them: its settings were fixed when it was created.
+    checkSameObjectOptions(cp.object, this.target.object, { name: this.target.name, id: this.target.id });
     let serverParts: PartInfo[];
     try {
       serverParts = await this.deps.store.listParts(cp.destination.bucket, cp.destination.key, cp.uploadId, signal);
