@@ -1,6 +1,7 @@
 import { TransferError } from '../errors.js';
 import type { ObjectOptions } from '../engine/object-settings.js';
 import type { CustomerKey, ObjectSettings } from '../engine/store.js';
+import { textHeaders } from '../engine/object-wire.js';
 
 /**
  * The options that change the object, as a checkpoint records them: by the name of their flag, so a
@@ -13,11 +14,7 @@ export type ObjectRecord = Record<string, string>;
 export function objectRecord(settings: ObjectSettings | undefined, metadata: Record<string, string>, key: CustomerKey | undefined): ObjectRecord {
   const h = settings?.headers;
   const all: Record<string, string | undefined> = {
-    'content-type': h?.contentType,
-    'cache-control': h?.cacheControl,
-    'content-disposition': h?.contentDisposition,
-    'content-encoding': h?.contentEncoding,
-    'content-language': h?.contentLanguage,
+    ...textHeaders(h),
     expires: h?.expires?.toISOString(),
     metadata: Object.keys(metadata).length ? JSON.stringify(Object.fromEntries(Object.entries(metadata).sort())) : undefined,
     'storage-class': settings?.storageClass,

@@ -11,6 +11,9 @@ const EPILOG = [
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
 
+const OBJECT = 'Object (uploads):';
+const ENCRYPTION = 'Encryption:';
+
 /** Flags every command takes. No yargs defaults: "not given" must stay visible for flag > env > config. */
 function globalOptions<T>(y: Argv<T>) {
   return y
@@ -42,11 +45,11 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
-    .option('sse-c', { type: 'string', describe: 'AES256: objects are encrypted with your own key (SSE-C; needs --sse-c-key and https://)', group: 'Encryption:', global: true })
+    .option('sse-c', { type: 'string', describe: 'AES256: objects are encrypted with your own key (SSE-C; needs --sse-c-key and https://)', group: ENCRYPTION, global: true })
     .option('sse-c-key', {
       type: 'string',
       describe: 'fileb://FILE holding the 32-byte SSE-C key (or S3XFER_SSE_C_KEY, base64); sent with every read and write, never stored',
-      group: 'Encryption:',
+      group: ENCRYPTION,
       global: true,
     })
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
@@ -56,6 +59,25 @@ function globalOptions<T>(y: Argv<T>) {
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
+
+/** What uploads set on objects: text flags, checked in object-args.ts. */
+const OBJECT_FLAGS: Record<string, [group: string, describe: string]> = {
+  'content-type': [OBJECT, 'Content-Type of every object uploaded (default: guessed from the extension)'],
+  'cache-control': [OBJECT, "Cache-Control, e.g. 'max-age=3600'"],
+  'content-disposition': [OBJECT, "Content-Disposition, e.g. 'attachment'"],
+  'content-encoding': [OBJECT, 'Content-Encoding, e.g. gzip (never guessed)'],
+  'content-language': [OBJECT, 'Content-Language, e.g. en'],
+  expires: [OBJECT, 'Expires, an ISO 8601 time'],
+  metadata: [OBJECT, 'user metadata: k=v,k2=v2 or JSON {"k":"v"}'],
+  'storage-class': [OBJECT, 'STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, GLACIER, … (uploads and copies)'],
+  acl: [OBJECT, 'canned ACL: private, public-read, bucket-owner-full-control, … (uploads and copies)'],
+  tagging: [OBJECT, 'object tags, URL-encoded: k=v&k2=v2'],
+  sse: [ENCRYPTION, 'AES256 (SSE-S3) or aws:kms (SSE-KMS): server-side encryption (uploads and copies)'],
+  'sse-kms-key-id': [ENCRYPTION, "the KMS key for --sse aws:kms (default: the server's)"],
+};
+
+const textOptions = (flags: Record<string, [string, string]>) =>
+  Object.fromEntries(Object.entries(flags).map(([name, [group, describe]]) => [name, { type: 'string' as const, group, describe }]));
 
 /** `cp`'s own flags and examples (the shared ones come from globalOptions). */
 function cpFlags<T>(y: Argv<T>) {
@@ -73,19 +95,8 @@ function cpFlags<T>(y: Argv<T>) {
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
-    .option('content-type', { type: 'string', describe: 'Content-Type of every object uploaded (default: guessed from the extension)', group: 'Object (uploads):' })
-    .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: 'Object (uploads):' })
-    .option('cache-control', { type: 'string', describe: "Cache-Control, e.g. 'max-age=3600'", group: 'Object (uploads):' })
-    .option('content-disposition', { type: 'string', describe: "Content-Disposition, e.g. 'attachment'", group: 'Object (uploads):' })
-    .option('content-encoding', { type: 'string', describe: 'Content-Encoding, e.g. gzip (never guessed)', group: 'Object (uploads):' })
-    .option('content-language', { type: 'string', describe: 'Content-Language, e.g. en', group: 'Object (uploads):' })
-    .option('expires', { type: 'string', describe: 'Expires, an ISO 8601 time', group: 'Object (uploads):' })
-    .option('metadata', { type: 'string', describe: 'user metadata: k=v,k2=v2 or JSON {"k":"v"}', group: 'Object (uploads):' })
-    .option('storage-class', { type: 'string', describe: 'STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, GLACIER, … (uploads and copies)', group: 'Object (uploads):' })
-    .option('acl', { type: 'string', describe: 'canned ACL: private, public-read, bucket-owner-full-control, … (uploads and copies)', group: 'Object (uploads):' })
-    .option('tagging', { type: 'string', describe: 'object tags, URL-encoded: k=v&k2=v2', group: 'Object (uploads):' })
-    .option('sse', { type: 'string', describe: 'AES256 (SSE-S3) or aws:kms (SSE-KMS): server-side encryption (uploads and copies)', group: 'Encryption:' })
-    .option('sse-kms-key-id', { type: 'string', describe: 'the KMS key for --sse aws:kms (default: the server\'s)', group: 'Encryption:' })
+    .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: OBJECT })
+    .options(textOptions(OBJECT_FLAGS))
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')

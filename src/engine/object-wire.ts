@@ -1,4 +1,4 @@
-import type { CustomerKey, ObjectSettings } from './store.js';
+import type { CustomerKey, ObjectHeaders, ObjectSettings } from './store.js';
 
 // ObjectSettings and SSE-C keys as they go out: SDK command fields for control calls (s3-store.ts),
 // HTTP headers for our byte path (s3-http.ts). One place, so both paths set the same things.
@@ -21,15 +21,22 @@ export function settingsFields(s: ObjectSettings | undefined) {
   };
 }
 
-/** The same settings as request headers (names in lower case, as signed). */
-export function settingsHeaders(s: ObjectSettings | undefined): Record<string, string> {
-  const h = s?.headers;
-  const out: Record<string, string | undefined> = {
+/** The text headers by their HTTP names, which are also their flags' names (the checkpoint records them so). */
+export function textHeaders(h: ObjectHeaders | undefined): Record<string, string | undefined> {
+  return {
     'content-type': h?.contentType,
     'cache-control': h?.cacheControl,
     'content-disposition': h?.contentDisposition,
     'content-encoding': h?.contentEncoding,
     'content-language': h?.contentLanguage,
+  };
+}
+
+/** The same settings as request headers (names in lower case, as signed). */
+export function settingsHeaders(s: ObjectSettings | undefined): Record<string, string> {
+  const h = s?.headers;
+  const out: Record<string, string | undefined> = {
+    ...textHeaders(h),
     expires: h?.expires?.toUTCString(),
     'x-amz-storage-class': s?.storageClass,
     'x-amz-acl': s?.acl,

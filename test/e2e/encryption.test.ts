@@ -1,14 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureMinio, startMinio, type MinioServer } from '../../scripts/minio.mjs';
-import { createBucket, makeClient, runCli, s3Env, spawnCli, tmpdir, type S3Info } from '../helpers/cli.js';
+import type { MinioServer } from '../../scripts/minio.mjs';
+import { createBucket, runCli, s3Env, spawnCli, tmpdir, type S3Info } from '../helpers/cli.js';
+import { startTlsMinio } from '../helpers/tls-minio.js';
 import { MiB, exitOf, makeTree, openUploads, readTree, waitFor } from './fixtures.js';
 import { savedParts } from './interrupt.js';
 
@@ -27,23 +25,11 @@ let keyFile: string;
 let key: Buffer;
 
 beforeAll(async () => {
-  const certsDir = tmpdir();
-  const pems = await generate([{ name: 'commonName', value: 's3xfer test' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  });
-  fs.writeFileSync(path.join(certsDir, 'public.crt'), pems.cert);
-  fs.writeFileSync(path.join(certsDir, 'private.key'), pems.private);
-  server = await startMinio({
-    bin: await ensureMinio(),
-    certsDir,
-    env: { MINIO_KMS_SECRET_KEY: `${KMS_KEY}:${randomBytes(32).toString('base64')}`, MINIO_STORAGE_CLASS_RRS: 'EC:0' },
-  });
-  tls = { endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey, region: server.region };
-  env = { ...s3Env(tls), AWS_CA_BUNDLE: path.join(certsDir, 'public.crt') };
-  client = makeClient(tls, { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: pems.cert }) }) });
+  const started = await startTlsMinio({ MINIO_KMS_SECRET_KEY: `${KMS_KEY}:${randomBytes(32).toString('base64')}` });
+  ({ server, client, s3: tls } = started);
+  env = { ...s3Env(tls), AWS_CA_BUNDLE: started.caFile };
   bucket = await createBucket(client);
+  const certsDir = started.certsDir;
   key = randomBytes(32);
   keyFile = path.join(certsDir, 'sse-c.key');
   fs.writeFileSync(keyFile, key);
