@@ -211,7 +211,8 @@ describe('SSE-C', () => {
       expect(wrong.stderr).toContain('was encrypted with another SSE-C key');
       expect(await openUploads(client, bucket, 'resume/')).toBe(1);
 
-      const again = await runCli(args, { env: viaFront });
+      // `resume` finishes it: the options as recorded, the key given again.
+      const again = await runCli(['resume', '--all', '--checkpoint-dir', ckpt, '--sse-c-key', `fileb://${keyFile}`], { env: viaFront });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toMatch(/resumed big\.bin: \d+ of 8 parts already uploaded/);
       expect((await bytesOf('resume/big.bin', ssec(key))).equals(fs.readFileSync(file))).toBe(true);
