@@ -120,6 +120,8 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
       ['upload id', s.uploadId],
       ['temp file', s.tempPath],
       ['state', s.state],
+      // What a rerun must ask for again (resume does), the SSE-C key included.
+      ['options', objectLine(entry!.checkpoint?.object)],
       ['checkpoint', s.file],
       ['part map', map],
     ];
@@ -128,6 +130,12 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
   } finally {
     await conns.close();
   }
+}
+
+/** `--storage-class REDUCED_REDUNDANCY --sse-c-key (MD5 …)`: the recorded object options as flags. */
+function objectLine(object: Record<string, string> | undefined): string | undefined {
+  const flags = Object.entries(object ?? {}).map(([k, v]) => (k === 'sse-c-key-md5' ? `--sse-c-key (MD5 ${v})` : `--${k} '${v}'`));
+  return flags.length ? flags.join(' ') : undefined;
 }
 
 const olderThan = (e: CheckpointEntry, ms: number | undefined, now: number) =>

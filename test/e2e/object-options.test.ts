@@ -261,6 +261,10 @@ describe('a checkpoint records the options that change the object', () => {
       // Nothing was discarded or mixed: the upload and its checkpoint wait for the right options.
       expect(fs.existsSync(path.join(run.ckpt, ucp))).toBe(true);
       expect(await openUploads(client, bucket, 'ck/')).toBe(1);
+      const show = await runCli(['checkpoint', 'show', id, '--checkpoint-dir', run.ckpt], { env: s3Env(s3, run.proxy.endpoint) });
+      expect(show.stdout).toContain(
+        `options:      --content-type 'application/octet-stream' --cache-control 'max-age=1' --metadata '{"run":"first"}' --storage-class 'REDUCED_REDUNDANCY'\n`,
+      );
 
       run.proxy.clear();
       const resumed = await runCli(['resume', '--all', '--checkpoint-dir', run.ckpt], { env: s3Env(s3, run.proxy.endpoint) });
