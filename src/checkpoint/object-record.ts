@@ -1,5 +1,4 @@
 import { TransferError } from '../errors.js';
-import type { ObjectOptions } from '../engine/object-settings.js';
 import type { CustomerKey, ObjectSettings } from '../engine/store.js';
 import { textHeaders } from '../engine/object-wire.js';
 
@@ -25,26 +24,6 @@ export function objectRecord(settings: ObjectSettings | undefined, metadata: Rec
     'sse-c-key-md5': key?.keyMd5,
   };
   return Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
-}
-
-/** The run's options as a rerun from a checkpoint (`resume`) must give them: exactly as recorded. */
-export function objectOptionsOf(record: ObjectRecord | undefined): ObjectOptions {
-  const r = record ?? {};
-  const headers = {
-    contentType: r['content-type'],
-    cacheControl: r['cache-control'],
-    contentDisposition: r['content-disposition'],
-    contentEncoding: r['content-encoding'],
-    contentLanguage: r['content-language'],
-    expires: r.expires === undefined ? undefined : new Date(r.expires),
-  };
-  const sse = r.sse === 'aws:kms' ? { type: 'aws:kms' as const, kmsKeyId: r['sse-kms-key-id'] } : r.sse === 'AES256' ? { type: 'AES256' as const } : undefined;
-  return {
-    settings: { headers, storageClass: r['storage-class'], acl: r.acl, tagging: r.tagging, sse },
-    metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, string>) : {},
-    // The recorded Content-Type is the one guessed then; nothing more to guess.
-    guessContentType: false,
-  };
 }
 
 /**
