@@ -8,6 +8,7 @@ const EPILOG = [
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
+  'Content-Type is guessed from the extension (mime-db); none for an unknown one. SSE-C: --sse-c-key fileb://FILE (32 bytes) or S3XFER_SSE_C_KEY (base64), https:// only; never stored.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
 
