@@ -8,6 +8,7 @@ import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
+import type { ObjectOptions } from '../engine/object-settings.js';
 import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
@@ -36,6 +37,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     reporter.emit(e);
   };
   const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  const object = await withContentTypes(opts.object, src.kind !== 's3' && dst.kind === 's3');
   const sessions = checkpointDir
     ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
         store,
@@ -43,7 +45,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         endpoint,
         now: () => new Date(),
         options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
-        object: opts.object,
+        object,
         customerKey: opts.customerKey,
       })
     : undefined;
@@ -61,7 +63,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       parallel: opts.parallel,
       now: () => Date.now(),
       fsync: opts.fsync,
-      object: opts.object,
+      object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
     };
@@ -86,6 +88,13 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
+
+/** Content-Type guesses (mime-db) are loaded only when uploads will make them. */
+async function withContentTypes(object: ObjectOptions, uploads: boolean): Promise<ObjectOptions> {
+  if (!uploads || !object.guessContentType || object.settings.headers?.contentType !== undefined) return object;
+  const { default: mime } = await import('mime');
+  return { ...object, typeOf: (name) => mime.getType(name) };
+}
 
 async function planOptions(opts: CpOptions, checkpointDir: string | undefined): Promise<PlanOptions> {
   return {

@@ -1,4 +1,3 @@
-import mime from 'mime';
 import type { ObjectSettings } from './store.js';
 
 /** What the command line asks of every object an upload writes. */
@@ -9,6 +8,11 @@ export interface ObjectOptions {
   metadata: Record<string, string>;
   /** Guess Content-Type from the key's extension when it is not forced (--no-guess-mime-type: never). */
   guessContentType: boolean;
+  /**
+   * The guess, from a file name: `mime`'s getType (mime-db), loaded only by runs that upload (its table
+   * costs ~6 ms of start-up that downloads need not pay). No guess without it.
+   */
+  typeOf?: ((name: string) => string | null | undefined) | undefined;
 }
 
 export const NO_OBJECT_OPTIONS: ObjectOptions = { settings: {}, metadata: {}, guessContentType: false };
@@ -20,9 +24,8 @@ export const NO_OBJECT_OPTIONS: ObjectOptions = { settings: {}, metadata: {}, gu
  * application/gzip, never a Content-Encoding: a browser would unpack it on the fly.
  */
 export function settingsFor(opts: ObjectOptions, key: string): ObjectSettings {
-  if (opts.settings.headers?.contentType !== undefined || !opts.guessContentType) return opts.settings;
-  const base = key.slice(key.lastIndexOf('/') + 1);
-  const guessed = mime.getType(base) ?? undefined;
+  if (opts.settings.headers?.contentType !== undefined || !opts.guessContentType || !opts.typeOf) return opts.settings;
+  const guessed = opts.typeOf(key.slice(key.lastIndexOf('/') + 1)) ?? undefined;
   return guessed ? { ...opts.settings, headers: { ...opts.settings.headers, contentType: guessed } } : opts.settings;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import mime from 'mime';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ async function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('Content-Type per object', () => {
-  const guessing: ObjectOptions = { settings: {}, metadata: {}, guessContentType: true };
+  const guessing: ObjectOptions = { settings: {}, metadata: {}, guessContentType: true, typeOf: (name) => mime.getType(name) };
   it.each([
     ['site/index.html', 'text/html'],
     ['a/b/photo.JPG', 'image/jpeg'],
@@ -109,6 +110,7 @@ describe('a checkpoint records what changes the object', () => {
     settings: { headers: { cacheControl: 'no-cache', expires: new Date('2030-01-01T00:00:00Z') }, storageClass: 'REDUCED_REDUNDANCY', tagging: 'a=1', sse: { type: 'aws:kms', kmsKeyId: 'k1' } },
     metadata: { b: '2', a: '1' },
     guessContentType: true,
+    typeOf: (name) => mime.getType(name),
   };
   const key = { key: 'S0VZ', keyMd5: 'TUQ1' };
   const record = objectRecord(settingsFor(options, 'x.html'), options.metadata, key);
