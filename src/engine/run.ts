@@ -5,6 +5,7 @@ import { formatS3 } from '../location.js';
 import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
 import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
+import { metadataFor, NO_OBJECT_OPTIONS, settingsFor } from './object-settings.js';
 import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   copySession?: ((job: CopyJob) => UploadSession | undefined) | undefined;
   /** The endpoint in use, for messages about it (TLS, connection). */
   endpoint?: string | undefined;
+  /** An SSE-C key was given (for what a refusal means). */
+  customerKey?: boolean | undefined;
 }
 
 export interface RunSummary {
@@ -114,7 +117,9 @@ async function runItem(
       const job = { ...item.job, id };
       result = await copyObject(ctx, job, opts.copySession?.(job));
     } else {
-      const target = { id, bucket: item.bucket, key: item.key, metadata: { mtime: encodeMtime(ctx.now()) }, partSize: opts.streamPartSize };
+      const object = ctx.object ?? NO_OBJECT_OPTIONS;
+      const metadata = metadataFor(object, { mtime: encodeMtime(ctx.now()) });
+      const target = { id, bucket: item.bucket, key: item.key, metadata, settings: settingsFor(object, item.key), partSize: opts.streamPartSize };
       const out = await uploadStream(ctx, target, opts.stdin as AsyncIterable<Buffer>);
       result = { bytesSent: out.size, size: out.size };
     }
@@ -133,7 +138,7 @@ async function runItem(
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return;
     const [url, local] = item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
-    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);
