@@ -5,6 +5,7 @@ import { ObjectChangedError } from '../errors.js';
 import type { CopyCheckpoint } from './schema.js';
 import { checkpointId } from './store.js';
 import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
+import { objectRecord } from './object-record.js';
 
 /**
  * A `.ccp` checkpoint for one server-side multipart copy: the source is the
@@ -23,7 +24,10 @@ export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
   ) {
     const from = formatS3(job.source.bucket, job.source.key);
     const id = checkpointId(from, formatS3(job.bucket, job.key), deps.endpoint);
-    super({ id, name: from, bucket: job.bucket, key: job.key, size: job.source.size, partSize: job.partSize! }, deps);
+    // A copy takes the source's headers and metadata; of the run's options, class, ACL and encryption.
+    const s = deps.object?.settings;
+    const object = objectRecord({ storageClass: s?.storageClass, acl: s?.acl, sse: s?.sse }, {}, deps.customerKey);
+    super({ id, name: from, bucket: job.bucket, key: job.key, size: job.source.size, partSize: job.partSize!, object }, deps);
     this.id = id;
   }
 

@@ -32,6 +32,11 @@ const base = {
   partSize: z.number().int().min(1),
   partCount: z.number().int().min(1),
   options: resumeOptions,
+  /**
+   * The options that change the object, by flag name (object-record.ts); an SSE-C key only by its MD5.
+   * Absent in checkpoints written before they were recorded.
+   */
+  object: z.record(z.string(), z.string()).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 };

@@ -5,6 +5,9 @@ import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
 import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
+import { customerKeyFrom, objectOptionsFrom, requestPayerFrom } from './object-args.js';
+import type { ObjectOptions } from '../engine/object-settings.js';
+import type { CustomerKey } from '../engine/store.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
 export const DEFAULTS = {
@@ -28,6 +31,10 @@ export interface ConnectionFlags {
   caBundle?: string | undefined;
   /** false: TLS certificates are not checked (--no-verify-ssl). */
   verifySsl?: boolean | undefined;
+  /** --request-payer requester: sent on every request. */
+  requestPayer?: boolean | undefined;
+  /** --sse-c-key: the SSE-C key of every object read or written; never recorded, only its MD5. */
+  customerKey?: CustomerKey | undefined;
 }
 
 /** What every command shares: connection, output, checkpoint directory. */
@@ -53,6 +60,8 @@ export interface CpOptions extends CommonOptions {
   jobs: number;
   dryRun: boolean;
   fsync: boolean;
+  /** Headers, metadata, storage class, ACL, tags and encryption of the objects written. */
+  object: ObjectOptions;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
   /** `sync --delete`: remove what the source no longer has, once every copy succeeded. */
@@ -106,6 +115,8 @@ export function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): Comm
       pick('stall-timeout', given(a['stall-timeout'], (v) => stallTimeout(v, '--stall-timeout')), env, config, (v) =>
         stallTimeout(v, 'stall-timeout'),
       ) ?? DEFAULTS.stallTimeoutMs,
+    requestPayer: requestPayerFrom(a, env, config),
+    customerKey: customerKeyFrom(a, env, config),
     json: Boolean(a.json),
     progress: a.progress !== false,
     debug: Boolean(a.debug),
@@ -117,8 +128,10 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     pick(key, a[key] === undefined ? undefined : positiveSize(a[key] as string, flag), env, config, (v) => positiveSize(v, key));
   const int = (key: 'parallel' | 'jobs') =>
     pick(key, a[key] === undefined ? undefined : positiveInt(a[key], `--${key}`), env, config, (v) => positiveInt(v, key));
+  const common = commonFrom(a, env, config);
   return {
-    ...commonFrom(a, env, config),
+    ...common,
+    object: objectOptionsFrom(a, env, config, common.customerKey !== undefined),
     source: positional(a.source),
     destination: positional(a.destination),
     recursive: Boolean(a.recursive),

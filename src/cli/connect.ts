@@ -16,7 +16,11 @@ export async function connect(
   maxSockets = 16,
 ): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
-  return { ...conn, store: new S3Store(conn.client, conn.dataPath) };
+  if (flags.customerKey && new URL(conn.endpoint).protocol !== 'https:') {
+    conn.client.destroy();
+    throw new UsageError(`--sse-c-key with ${conn.endpoint}: the key would cross the network in the clear (S3 refuses SSE-C without TLS); use an https:// endpoint`);
+  }
+  return { ...conn, store: new S3Store(conn.client, conn.dataPath, { customerKey: flags.customerKey }) };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

@@ -8,6 +8,7 @@ import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
+import type { ObjectOptions } from '../engine/object-settings.js';
 import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
@@ -39,6 +40,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     reporter.emit(e);
   };
   const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  const object = await withContentTypes(opts.object, src.kind !== 's3' && dst.kind === 's3');
   const sessions = checkpointDir
     ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
         store,
@@ -46,13 +48,15 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         endpoint,
         now: () => new Date(),
         options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
+        object,
+        customerKey: opts.customerKey,
       })
     : undefined;
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const explain = (err: unknown) => {
-      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
+      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint, customerKey: opts.customerKey !== undefined });
     };
     const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
       mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
@@ -68,6 +72,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       parallel: opts.parallel,
       now: () => Date.now(),
       fsync: opts.fsync,
+      object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
     };
@@ -82,6 +87,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
       endpoint,
+      customerKey: opts.customerKey !== undefined,
     })
       .then((s) => {
         complete = !s.interrupted && !s.fatal;
@@ -99,6 +105,13 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
+
+/** Content-Type guesses (mime-db) are loaded only when uploads will make them. */
+async function withContentTypes(object: ObjectOptions, uploads: boolean): Promise<ObjectOptions> {
+  if (!uploads || !object.guessContentType || object.settings.headers?.contentType !== undefined) return object;
+  const { default: mime } = await import('mime');
+  return { ...object, typeOf: (name) => mime.getType(name) };
+}
 
 async function planOptions(opts: CpOptions, checkpointDir: string | undefined): Promise<PlanOptions> {
   return {

@@ -8,8 +8,12 @@ const EPILOG = [
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
+  'Content-Type is guessed from the extension (mime-db); none for an unknown one. SSE-C: --sse-c-key fileb://FILE (32 bytes) or S3XFER_SSE_C_KEY (base64), https:// only; never stored.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
+
+const OBJECT = 'Object (uploads):';
+const ENCRYPTION = 'Encryption:';
 
 /** Flags every command takes. No yargs defaults: "not given" must stay visible for flag > env > config. */
 function globalOptions<T>(y: Argv<T>) {
@@ -36,6 +40,19 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
+    .option('request-payer', {
+      type: 'string',
+      describe: 'requester: say on every request that you pay for it (buckets with Requester Pays)',
+      group: 'Connection:',
+      global: true,
+    })
+    .option('sse-c', { type: 'string', describe: 'AES256: objects are encrypted with your own key (SSE-C; needs --sse-c-key and https://)', group: ENCRYPTION, global: true })
+    .option('sse-c-key', {
+      type: 'string',
+      describe: 'fileb://FILE holding the 32-byte SSE-C key (or S3XFER_SSE_C_KEY, base64); sent with every read and write, never stored',
+      group: ENCRYPTION,
+      global: true,
+    })
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
@@ -43,6 +60,25 @@ function globalOptions<T>(y: Argv<T>) {
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
+
+/** What uploads set on objects: text flags, checked in object-args.ts. */
+const OBJECT_FLAGS: Record<string, [group: string, describe: string]> = {
+  'content-type': [OBJECT, 'Content-Type of every object uploaded (default: guessed from the extension)'],
+  'cache-control': [OBJECT, "Cache-Control, e.g. 'max-age=3600'"],
+  'content-disposition': [OBJECT, "Content-Disposition, e.g. 'attachment'"],
+  'content-encoding': [OBJECT, 'Content-Encoding, e.g. gzip (never guessed)'],
+  'content-language': [OBJECT, 'Content-Language, e.g. en'],
+  expires: [OBJECT, 'Expires, an ISO 8601 time'],
+  metadata: [OBJECT, 'user metadata: k=v,k2=v2 or JSON {"k":"v"}'],
+  'storage-class': [OBJECT, 'STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, GLACIER, … (uploads and copies)'],
+  acl: [OBJECT, 'canned ACL: private, public-read, bucket-owner-full-control, … (uploads and copies)'],
+  tagging: [OBJECT, 'object tags, URL-encoded: k=v&k2=v2'],
+  sse: [ENCRYPTION, 'AES256 (SSE-S3) or aws:kms (SSE-KMS): server-side encryption (uploads and copies)'],
+  'sse-kms-key-id': [ENCRYPTION, "the KMS key for --sse aws:kms (default: the server's)"],
+};
+
+const textOptions = (flags: Record<string, [string, string]>) =>
+  Object.fromEntries(Object.entries(flags).map(([name, [group, describe]]) => [name, { type: 'string' as const, group, describe }]));
 
 /** `cp`'s own flags and examples (the shared ones come from globalOptions). */
 function cpFlags<T>(y: Argv<T>) {
@@ -60,12 +96,16 @@ function cpFlags<T>(y: Argv<T>) {
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
+    .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: OBJECT })
+    .options(textOptions(OBJECT_FLAGS))
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
-    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
+    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
+    .example("$0 cp -r ./site s3://www/ --cache-control 'max-age=300' --acl public-read", 'a static site: Content-Type guessed per file')
+    .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */

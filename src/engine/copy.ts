@@ -5,7 +5,7 @@ import { splitParts, type CopyJob, type Part } from './model.js';
 import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
 import { isPreconditionFailed } from './s3-errors.js';
-import type { CopySource } from './store.js';
+import type { CopySource, ObjectHeaders, ObjectSettings } from './store.js';
 import type { UploadResult } from './upload.js';
 
 /**
@@ -23,7 +23,7 @@ export async function copyObject(ctx: EngineContext, job: CopyJob, session?: Upl
   };
   try {
     if (job.partSize === undefined) {
-      await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key }, ctx.signal), {
+      await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key, settings: ctx.object?.settings }, ctx.signal), {
         policy: ctx.retry,
         signal: ctx.signal,
         onRetry: retryReporter(ctx, from),
@@ -35,7 +35,7 @@ export async function copyObject(ctx: EngineContext, job: CopyJob, session?: Upl
     const head = await ctx.store.head(source.bucket, source.key, ctx.signal);
     if (!head || head.etag !== source.etag) throw new ObjectChangedError(from, 'copy');
     const partCount = splitParts(job.source.size, job.partSize).length;
-    const target = { id: job.id, bucket: job.bucket, key: job.key, metadata: head.metadata ?? {}, headers: head.headers, checksums: false, partSize: job.partSize, partCount, name: from };
+    const target = { id: job.id, bucket: job.bucket, key: job.key, metadata: head.metadata ?? {}, settings: copySettings(ctx, head.headers), checksums: false, partSize: job.partSize, partCount, name: from };
     const out = await uploadMultipart(ctx, target, copyPartSource(ctx, job, source), session).catch(changed);
     return {
       bytesSent: job.source.size - out.bytesSkipped,
@@ -62,4 +62,10 @@ function copyPartSource(ctx: EngineContext, job: CopyJob, source: CopySource): P
       return { partNumber: part.partNumber, size: part.size, etag };
     },
   };
+}
+
+/** The source's headers (aws-cli's --metadata-directive COPY); storage class, ACL and encryption as asked. */
+function copySettings(ctx: EngineContext, headers: ObjectHeaders | undefined): ObjectSettings {
+  const asked = ctx.object?.settings;
+  return { headers, storageClass: asked?.storageClass, acl: asked?.acl, sse: asked?.sse };
 }

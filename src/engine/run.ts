@@ -5,6 +5,7 @@ import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, 
 import { TreeTally } from './tally.js';
 import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
+import { metadataFor, NO_OBJECT_OPTIONS, settingsFor } from './object-settings.js';
 import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   copySession?: ((job: CopyJob) => UploadSession | undefined) | undefined;
   /** The endpoint in use, for messages about it (TLS, connection). */
   endpoint?: string | undefined;
+  /** An SSE-C key was given (for what a refusal means). */
+  customerKey?: boolean | undefined;
 }
 
 export interface RunSummary {
@@ -159,7 +162,9 @@ async function transfer(ctx: EngineContext, item: Transfer, id: number, { opts, 
       const job = { ...item.job, id };
       result = await copyObject(ctx, job, opts.copySession?.(job));
     } else {
-      const target = { id, bucket: item.bucket, key: item.key, metadata: { mtime: encodeMtime(ctx.now()) }, partSize: opts.streamPartSize };
+      const object = ctx.object ?? NO_OBJECT_OPTIONS;
+      const metadata = metadataFor(object, { mtime: encodeMtime(ctx.now()) });
+      const target = { id, bucket: item.bucket, key: item.key, metadata, settings: settingsFor(object, item.key), partSize: opts.streamPartSize };
       const out = await uploadStream(ctx, target, opts.stdin as AsyncIterable<Buffer>);
       result = { bytesSent: out.size, size: out.size };
     }
@@ -179,7 +184,7 @@ async function transfer(ctx: EngineContext, item: Transfer, id: number, { opts, 
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return undefined;
     const [url, local] = item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
-    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);
