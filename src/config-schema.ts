@@ -18,6 +18,13 @@ export const configSchema = z
     'addressing-style': z.enum(['path', 'virtual']),
     'ca-bundle': z.string().min(1),
     'verify-ssl': z.boolean(),
+    bwlimit: z.union([z.string(), z.number()]),
+    'min-size': z.union([z.string(), z.number()]),
+    'max-size': z.union([z.string(), z.number()]),
+    'min-age': z.string(),
+    'max-age': z.string(),
+    'newer-than': z.string(),
+    'older-than': z.string(),
   })
   .partial()
   .strict();

@@ -19,6 +19,13 @@ export const CONFIG_KEYS = [
   'addressing-style',
   'ca-bundle',
   'verify-ssl',
+  'bwlimit',
+  'min-size',
+  'max-size',
+  'min-age',
+  'max-age',
+  'newer-than',
+  'older-than',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Config = Partial<Record<ConfigKey, string | number | boolean>>;

@@ -48,11 +48,19 @@ function globalOptions<T>(y: Argv<T>) {
 function cpFlags<T>(y: Argv<T>) {
   return y
     .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
-    .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
+    .positional('destination', { type: 'string', describe: 'local path, s3://bucket/key (a trailing / means a directory or prefix), or - for standard output' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
     .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
-    .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
-    .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
+    .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)', group: 'Filters:' })
+    .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)', group: 'Filters:' })
+    .option('min-size', { type: 'string', describe: 'copy only files (objects) of at least SIZE (trees)', group: 'Filters:' })
+    .option('max-size', { type: 'string', describe: 'copy only files (objects) of at most SIZE (trees)', group: 'Filters:' })
+    .option('min-age', { type: 'string', describe: 'copy only what was modified at least DURATION ago (mtime; LastModified for objects)', group: 'Filters:' })
+    .option('max-age', { type: 'string', describe: 'copy only what was modified at most DURATION ago', group: 'Filters:' })
+    .option('newer-than', { type: 'string', describe: 'copy only what was modified after TIME (2026-01-01, 2026-01-01T10:00:00Z) or within DURATION', group: 'Filters:' })
+    .option('older-than', { type: 'string', describe: 'copy only what was modified before TIME, or at least DURATION ago', group: 'Filters:' })
+    .option('bwlimit', { type: 'string', describe: 'cap the run at RATE, uploads and downloads together (e.g. 50MiB/s; 0 = no limit)' })
+    .option('version-id', { type: 'string', describe: 'download or copy this version of a single object (versioned buckets)' })
     .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
     .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
     .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
@@ -65,6 +73,9 @@ function cpFlags<T>(y: Argv<T>) {
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
+    .example('$0 cp s3://backups/dir.tar - | tar x', 'download to standard output')
+    .example('$0 cp -r ./logs s3://b/logs/ --min-age 1d --max-size 1GiB --bwlimit 20MiB/s', 'day-old logs up to 1 GiB, at most 20 MiB/s')
+    .example('$0 cp s3://b/report.pdf . --version-id 3HL4kqtJlcpXroDTDmJ', 'an earlier version of an object')
     .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
 }
 

@@ -31,6 +31,10 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     recursive: false,
     update: false,
     filters: [],
+    bounds: {},
+    bwlimit: 0,
+    // The version the checkpoint's bytes are of (a download or copy of a versioned bucket's object).
+    versionId: cp.kind === 'upload' ? undefined : cp.source.versionId,
     // Same part size as recorded, and multipart whatever the threshold was.
     bigfileThreshold: 1,
     partSize: cp.partSize,

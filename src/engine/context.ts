@@ -3,6 +3,7 @@ import type { RetryPolicy } from './retry.js';
 import type { ObjectStore } from './store.js';
 import type { BufferBudget } from './memory.js';
 import type { Destination } from './destination.js';
+import type { Bandwidth } from './bandwidth.js';
 
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
@@ -19,4 +20,6 @@ export interface EngineContext {
   memory: BufferBudget;
   /** fsync downloaded files before renaming them into place (survives power loss; slower). */
   fsync: boolean;
+  /** --bwlimit: every byte path asks it before moving bytes (`await ctx.bandwidth.take(n, signal)`). */
+  bandwidth: Bandwidth;
 }

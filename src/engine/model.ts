@@ -89,11 +89,23 @@ export interface CopyJob {
   partSize?: number | undefined;
 }
 
+/** One object's bytes, in order, to standard output (`cp s3://b/key -`); never a checkpoint. */
+export interface StdoutJob {
+  id: number;
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  lastModifiedMs: number;
+  versionId?: string | undefined;
+}
+
 export type PlanItem =
   | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
   | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
   | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'stdout'; job: Omit<StdoutJob, 'id'> }
   | { action: 'skip'; source: string; destination: string; reason: string }
   | { action: 'refuse'; source: string; destination: string; message: string };
 
