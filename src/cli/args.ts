@@ -124,7 +124,8 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
   return {
     ...commonFrom(a, env, config),
     source: positional(a.source),
-    destination: positional(a.destination),
+    // A string positional reads a lone '-' as '' (yargs-parser): standard output when '-' was typed.
+    destination: a.destination === '' && argv.includes('-') ? '-' : positional(a.destination),
     recursive: Boolean(a.recursive),
     update: Boolean(a.update),
     filters: filterRulesFromArgv(argv),

@@ -8,9 +8,13 @@ import type { PlanDeps, PlanOptions } from './plan.js';
 export async function headSingle(src: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<ObjectInfo> {
   const url = formatS3(src.bucket, src.key);
   if (src.key === '' || src.key.endsWith('/')) throw new UsageError(`${url} is a prefix, not an object: use -r to copy everything under it`);
-  const info = await deps.store.head(src.bucket, src.key, deps.signal, opts.versionId);
+  const noVersion = () => new UsageError(`${url}: no version '${opts.versionId}' (list them with aws s3api list-object-versions)`);
+  const info = await deps.store.head(src.bucket, src.key, deps.signal, opts.versionId).catch((err: unknown) => {
+    // A version ID the server cannot even parse is a bodiless 400 to a HEAD.
+    throw opts.versionId && (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 400 ? noVersion() : err;
+  });
   if (info) return opts.versionId ? { ...info, versionId: opts.versionId } : info;
-  if (opts.versionId) throw new UsageError(`${url}: no version '${opts.versionId}' (list them with aws s3api list-object-versions)`);
+  if (opts.versionId) throw noVersion();
   throw new UsageError(`${url}: no such object (use -r to copy everything under a prefix)`);
 }
 
