@@ -5,7 +5,7 @@ import { DEFAULTS, commonFrom, cpFrom, durationOf, type Command, type Raw } from
 
 const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
-  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
+  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w. Times: 2026-01-01 (UTC), 2026-01-01T10:00:00Z. Rates: 50MiB/s, 8M.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
@@ -39,7 +39,7 @@ function globalOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout (on stderr when stdout holds the data: cp s3://b/key -)', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
