@@ -104,3 +104,18 @@ describe('--bwlimit', () => {
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('--bwlimit on the streams', () => {
+  it('standard input up and standard output down run at the cap', async () => {
+    const content = fs.readFileSync(path.join(makeTree(tmpdir(), { 's.bin': 20 * MiB }), 's.bin'));
+    const up = await runCli(['cp', '--json', '--bwlimit', '8MiB/s', '-', `s3://${bucket}/stdin.bin`], { env, input: content });
+    expect(up.code, up.stderr).toBe(0);
+    expect((await getBytes(client, bucket, 'stdin.bin')).equals(content)).toBe(true);
+    expectNearCap(measuredRate(up.stdout), CAP);
+    // To stdout, the events are on stderr.
+    const down = await runCli(['cp', '--json', '--bwlimit', '8MiB/s', `s3://${bucket}/stdin.bin`, '-'], { env });
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout.length).toBeGreaterThan(0);
+    expectNearCap(measuredRate(down.stderr), CAP);
+  });
+});
