@@ -49,6 +49,8 @@ export interface CpOptions extends CommonOptions {
   filters: FilterRule[];
   /** Size and time bounds of --min-size … --older-than; trees only, like --include/--exclude. */
   bounds: FilterBounds;
+  /** A filter was given on the command line (not only in the environment or config file). */
+  filterFlags?: boolean | undefined;
   /** Bytes per second for the whole run, up and down; 0 for no limit. */
   bwlimit: number;
   /** One version of a single object to download or copy (--version-id). */
@@ -69,7 +71,7 @@ export type Command =
   | { name: 'checkpoint ls'; options: CommonOptions }
   | { name: 'checkpoint show'; options: CommonOptions; id: string }
   | { name: 'checkpoint clean'; options: CommonOptions; ids: string[]; all: boolean; olderThanMs: number | undefined }
-  | { name: 'resume'; options: CommonOptions; ids: string[]; all: boolean }
+  | { name: 'resume'; options: CommonOptions; ids: string[]; all: boolean; bwlimit: number }
   | { name: 'uploads ls'; options: CommonOptions; url: string }
   | { name: 'uploads abort'; options: CommonOptions; url: string; olderThanMs: number | undefined; dryRun: boolean; force: boolean }
   | { name: 'none' };
@@ -130,7 +132,8 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     update: Boolean(a.update),
     filters: filterRulesFromArgv(argv),
     bounds: boundsFrom(a, env, config),
-    bwlimit: pick('bwlimit', given(a.bwlimit, (v) => bytesPerSecond(v, '--bwlimit')), env, config, (v) => bytesPerSecond(v, 'bwlimit')) ?? 0,
+    filterFlags: FILTER_FLAGS.some((f) => a[f] !== undefined),
+    bwlimit: bwlimitFrom(a, env, config),
     versionId: versionIdOf(a['version-id']),
     bigfileThreshold: checkThreshold(size('bigfile-threshold', '--bigfile-threshold') ?? DEFAULTS.bigfileThreshold),
     partSize: pick('part-size', a['part-size'] === undefined ? undefined : checkPartSize(a['part-size'] as string), env, config, checkPartSize),
@@ -141,6 +144,13 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     fsync: Boolean(a.fsync),
   };
 }
+
+/** --bwlimit (cp and resume), else S3XFER_BWLIMIT, else the config file's; 0 for none. */
+export function bwlimitFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): number {
+  return pick('bwlimit', given(a.bwlimit, (v) => bytesPerSecond(v, '--bwlimit')), env, config, (v) => bytesPerSecond(v, 'bwlimit')) ?? 0;
+}
+
+const FILTER_FLAGS = ['include', 'exclude', 'min-size', 'max-size', 'min-age', 'max-age', 'newer-than', 'older-than'] as const;
 
 /** --min-size … --older-than, each from flag > env > config; an age and a time on one side combine (both must hold). */
 function boundsFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): FilterBounds {

@@ -56,6 +56,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, startedAt), { store, signal: io.signal }).catch((err: unknown) => {
       throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
     });
+    // Filters choose among the files of a tree; a single file named on the command line is copied anyway.
+    if (!opts.recursive && opts.filterFlags) {
+      plan.warnings.push('--include/--exclude and the size and time filters apply to trees (-r); the single source named is copied as asked');
+    }
     const ctx: EngineContext = {
       store,
       signal: io.signal,

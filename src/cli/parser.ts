@@ -1,7 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { loadConfig } from '../config.js';
-import { DEFAULTS, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
+import { DEFAULTS, bwlimitFrom, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
 
 const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
@@ -177,11 +177,13 @@ export async function parseArgs(
       (y) =>
         y
           .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
-          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' }),
+          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' })
+          .option('bwlimit', { type: 'string', describe: 'cap the transfers at RATE (e.g. 50MiB/s; 0 = no limit)' }),
       async (a) => {
         const ids = (a.ids ?? []).map(String);
         if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to resume (ids from `s3xfer checkpoint ls`) or use --all');
-        command = { name: 'resume', ids, all: a.all, options: commonFrom(a, io.env, await configFor(a)) };
+        const config = await configFor(a);
+        command = { name: 'resume', ids, all: a.all, bwlimit: bwlimitFrom(a, io.env, config), options: commonFrom(a, io.env, config) };
       },
     )
     .command('uploads', 'incomplete multipart uploads on the server', (y) => uploadsCommands(y, found))
