@@ -84,6 +84,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       copySession: sessions?.copySession,
       endpoint,
     });
+    if (toStdout && summary.interrupted) {
+      reporter.message('interrupted — standard output holds only the first part of the object; run the command again for all of it');
+      return ExitCode.interrupted;
+    }
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
   } finally {

@@ -112,6 +112,23 @@ describe('cp s3://b/key - (standard output)', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
+  it('Ctrl-C: exit 130, and stderr says the output is only the first part', async () => {
+    await put('int.bin', bytesOf(20 * MiB, 9));
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isObjectGet, action: { responseBytesPerSecond: 4 * MiB } }] });
+    const child = spawnCli(['cp', '--no-progress', `s3://${bucket}/int.bin`, '-'], { env: s3Env(s3, proxy.endpoint) });
+    let got = 0;
+    child.stdout!.on('data', (b: Buffer) => (got += b.length));
+    const err: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    while (got === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const { code } = await exitOf(child);
+    await proxy.close();
+    expect(code).toBe(130);
+    expect(got).toBeLessThan(20 * MiB);
+    expect(Buffer.concat(err).toString()).toMatch(/interrupted — standard output holds only the first part of the object/);
+  });
+
   it.each([
     [['-r', 's3://B/p/', '-'], /-r cannot write to standard output/],
     [['s3://B/p/', '-'], /is a prefix, not an object/],
