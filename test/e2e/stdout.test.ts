@@ -23,7 +23,8 @@ const put = (key: string, body: Buffer | string, b = bucket) => client.send(new 
 
 /** Run the CLI with stdout kept as bytes. */
 async function runBinary(args: string[], opts: CliOptions = {}) {
-  const child = spawnCli(args, opts);
+  // Never the repository: a download that misreads '-' must not land in it.
+  const child = spawnCli(args, { cwd: tmpdir(), ...opts });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout!.on('data', (b: Buffer) => out.push(b));
