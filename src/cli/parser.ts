@@ -149,6 +149,18 @@ function uploadsCommands<T>(y: Argv<T>, found: Found) {
     .demandCommand(1, 'name a subcommand: ls or abort');
 }
 
+/**
+ * yargs renders the whole help text after every command it runs, to have it
+ * ready should the command's promise reject (26 ms of a 240 ms start-up,
+ * measured by profile). Our fail() handler never prints help, so that text is
+ * never used: skip it. Guarded: a yargs without this internal hook just renders it.
+ */
+function skipHelpCache(parser: unknown): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = (parser as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 /** argv → a typed command. Pure apart from printing --help/--version/completion through yargs. */
 export async function parseArgs(
   argv: string[],
@@ -201,6 +213,7 @@ export async function parseArgs(
       if (err instanceof UsageError) throw err;
       throw new UsageError(`${msg ?? err?.message ?? 'invalid arguments'} (see s3xfer --help)`);
     });
+  skipHelpCache(parser);
   await parser.parseAsync(argv, {}, (_err, _argv, out) => {
     output = out;
   });
