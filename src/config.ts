@@ -36,6 +36,13 @@ export const CONFIG_KEYS = [
   'tagging',
   'sse',
   'sse-kms-key-id',
+  'bwlimit',
+  'min-size',
+  'max-size',
+  'min-age',
+  'max-age',
+  'newer-than',
+  'older-than',
   'delete',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];

@@ -2,6 +2,7 @@ import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
 import { compileFilter } from '../plan/filter.js';
 import { planCopy, type PlanOptions } from '../plan/plan.js';
+import { withWarning } from '../engine/model.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
 import { createReporter, type Reporter } from '../report/reporter.js';
@@ -13,6 +14,7 @@ import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, recordedConnection } from './connect.js';
 import { BufferBudget } from '../engine/memory.js';
 import { Destination } from '../engine/destination.js';
+import { Bandwidth } from '../engine/bandwidth.js';
 import { stat } from 'node:fs/promises';
 import { fileId } from '../plan/walk.js';
 import path from 'node:path';
@@ -26,12 +28,15 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const startedAt = Date.now();
   const src = parseLocation(opts.source, io.cwd, opts.encodedPaths);
   const dst = parseLocation(opts.destination, io.cwd, opts.encodedPaths);
+  // `cp s3://b/key -`: the object's bytes are all that goes to stdout; lines and --json events go to stderr.
+  const toStdout = dst.kind === 'stdin';
+  if (toStdout) io.claimStdout?.();
   const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
   const { client, store, endpoint } = conn;
   const reporter = createReporter({
     json: opts.json,
-    progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && Boolean(io.stdout.isTTY),
-    stdout: io.stdout,
+    progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && (toStdout || Boolean(io.stdout.isTTY)),
+    stdout: toStdout ? io.stderr : io.stdout,
     stderr: io.stderr,
   });
   const saved: Saved[] = [];
@@ -39,7 +44,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     if (e.type === 'saved') saved.push(e);
     reporter.emit(e);
   };
-  const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  // Standard output cannot be resumed across runs (what was written cannot be found again): no checkpoint.
+  const checkpointDir = opts.checkpointDir && !toStdout ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
   const object = await withContentTypes(opts.object, src.kind !== 's3' && dst.kind === 's3');
   const sessions = checkpointDir
     ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
@@ -60,10 +66,14 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     };
     const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
       mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
-    const planOpts = await planOptions(opts, checkpointDir);
+    const planOpts = await planOptions(opts, checkpointDir, startedAt);
     const deps = { store, signal: io.signal, mtimeCacheFile, aliasesLanded: new Set<string>() };
     if (opts.deleteExtra) await assertTree(src);
-    const plan = await planCopy(src, dst, planOpts, deps).catch(explain);
+    let plan = await planCopy(src, dst, planOpts, deps).catch(explain);
+    // Filters choose among the files of a tree; a single file named on the command line is copied anyway.
+    if (!opts.recursive && opts.filterFlags) {
+      plan = withWarning(plan, '--include/--exclude and the size and time filters apply to trees (-r); the single source named is copied as asked');
+    }
     const ctx: EngineContext = {
       store,
       signal: io.signal,
@@ -75,6 +85,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
+      bandwidth: new Bandwidth(opts.bwlimit),
     };
     let complete = false;
     const summary = await runPlan(ctx, plan, {
@@ -83,6 +94,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
+      stdout: io.stdout,
       uploadSession: sessions?.uploadSession,
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
@@ -94,6 +106,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         return s;
       }, explain)
       .finally(() => plan.finish?.(complete));
+    if (toStdout && summary.interrupted) {
+      reporter.message('interrupted — standard output holds only the first part of the object; run the command again for all of it');
+      return ExitCode.interrupted;
+    }
     const deletions = opts.deleteExtra ? await syncDeletions({ ctx, summary, src, dst, opts: planOpts, deps, dryRun: opts.dryRun }).catch(explain) : undefined;
     reporter.close();
     const code = exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
@@ -113,11 +129,12 @@ async function withContentTypes(object: ObjectOptions, uploads: boolean): Promis
   return { ...object, typeOf: (name) => mime.getType(name) };
 }
 
-async function planOptions(opts: CpOptions, checkpointDir: string | undefined): Promise<PlanOptions> {
+async function planOptions(opts: CpOptions, checkpointDir: string | undefined, nowMs: number): Promise<PlanOptions> {
   return {
     recursive: opts.recursive,
     update: opts.update,
-    filter: compileFilter(opts.filters),
+    filter: compileFilter(opts.filters, opts.bounds, nowMs),
+    versionId: opts.versionId,
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
     defaultPartSize: DEFAULTS.partSize,

@@ -32,7 +32,7 @@ export async function copyObject(ctx: EngineContext, job: CopyJob, session?: Upl
       return { bytesSent: job.source.size };
     }
     // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
-    const head = await ctx.store.head(source.bucket, source.key, ctx.signal);
+    const head = await ctx.store.head(source.bucket, source.key, ctx.signal, source.versionId);
     if (!head || head.etag !== source.etag) throw new ObjectChangedError(from, 'copy');
     const partCount = splitParts(job.source.size, job.partSize).length;
     const target = { id: job.id, bucket: job.bucket, key: job.key, metadata: head.metadata ?? {}, settings: copySettings(ctx, head.headers), checksums: false, partSize: job.partSize, partCount, name: from };

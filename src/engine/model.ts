@@ -61,15 +61,20 @@ export interface UploadJob {
   partSize?: number | undefined;
 }
 
-export interface DownloadJob {
+/** One object's bytes, in order, to standard output (`cp s3://b/key -`); never a checkpoint. */
+export interface StdoutJob {
   id: number;
   bucket: string;
   key: string;
   size: number;
   etag: string;
   lastModifiedMs: number;
-  mtimeMs?: number | undefined;
   versionId?: string | undefined;
+}
+
+/** An object to a file: the same object, written where the user said. */
+export interface DownloadJob extends StdoutJob {
+  mtimeMs?: number | undefined;
   path: string;
   /** The destination directory the user named: nothing is written outside it, no link below it is followed. */
   root: string;
@@ -100,6 +105,7 @@ export type PlanItem =
     }
   | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'stdout'; job: Omit<StdoutJob, 'id'> }
   | { action: 'skip'; source: string; destination: string; reason: string }
   | { action: 'refuse'; source: string; destination: string; message: string }
   | { action: 'warning'; message: string };
@@ -112,6 +118,18 @@ export interface Plan {
   items: AsyncIterable<PlanItem>;
   /** Called once the run is over (true: every item was pulled and settled): what the plan keeps is saved. */
   finish?: ((complete: boolean) => Promise<void>) | undefined;
+}
+
+/** The same plan, a warning first. */
+export function withWarning(plan: Plan, message: string): Plan {
+  const rest = plan.items;
+  return {
+    ...plan,
+    items: (async function* () {
+      yield { action: 'warning' as const, message };
+      yield* rest;
+    })(),
+  };
 }
 
 /** A plan that is known at once (a single file). */

@@ -7,6 +7,7 @@ import { noObjects, partSizeFor } from './plan.js';
 import { mergeByKey } from './merge.js';
 import { checkedOrder } from './key-order.js';
 import { decideCompleted, decideUpload } from './update.js';
+import { headSingle } from './single-object.js';
 
 /**
  * S3 → S3 on the same endpoint: what to copy (server-side), skip or refuse.
@@ -15,11 +16,7 @@ import { decideCompleted, decideUpload } from './update.js';
  */
 export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planCopyTree(src, dst, opts, deps);
-  if (src.key === '' || src.key.endsWith('/')) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
-  }
-  const info = await deps.store.head(src.bucket, src.key, deps.signal);
-  if (!info) throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
+  const info = await headSingle(src, opts, deps);
   const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + keyBasename(src.key) : dst.key;
   checkKeyLength(key);
   if (src.bucket === dst.bucket && src.key === key) {
@@ -49,7 +46,7 @@ async function* copyTreeItems(src: S3Location, dst: S3Location, opts: PlanOption
       // The listing runs while copies land: a destination inside the source would be listed
       // and copied again, without end. What is already under it is left out.
       if (src.bucket === dst.bucket && dstPrefix.startsWith(prefix) && o.key.startsWith(dstPrefix)) continue;
-      if (!o.key.endsWith('/') && opts.filter(o.key.slice(prefix.length))) yield o;
+      if (!o.key.endsWith('/') && opts.filter({ relPath: o.key.slice(prefix.length), size: o.size, mtimeMs: o.lastModifiedMs })) yield o;
     }
   })();
   const existing =

@@ -12,7 +12,8 @@ export type Deletion = { kind: 's3'; bucket: string; key: string } | { kind: 'lo
 /** Local paths (relative, canonical) that a non-canonical key landed on: never deleted though no key has that name. */
 export type Kept = ReadonlySet<string>;
 
-type Side = { key: string; name: string } | { key: undefined; error: string };
+/** One entry of a side: its key (or relative path), what to call it, and what the size and time filters look at. */
+type Side = { key: string; name: string; size: number; mtimeMs: number } | { key: undefined; error: string };
 
 /**
  * `sync --delete`: the source and the destination, merged in step as for -u, yielding what is
@@ -39,7 +40,8 @@ export async function* planDeletions(src: Location, dst: Location, opts: PlanOpt
       throw new UsageError(`nothing more deleted: ${passed.key === undefined ? passed.error : 'the source could not be read'}`);
     }
     const d = j.destination;
-    if (j.source || !d || !opts.filter(j.key) || d.name.endsWith('/')) continue;
+    // What the filters leave out is never touched, judged by the destination's own size and time.
+    if (j.source || !d || d.name.endsWith('/') || !opts.filter({ relPath: j.key, size: d.size, mtimeMs: d.mtimeMs })) continue;
     if (dst.kind === 's3') yield { kind: 's3', bucket: dst.bucket, key: d.name };
     else if (dst.kind === 'local' && !kept.has(j.key)) yield { kind: 'local', root: dst.path, path: d.name };
   }
@@ -55,14 +57,14 @@ function sideOf(loc: S3Location | LocalLocation, opts: PlanOptions, deps: PlanDe
     const prefix = asDirPrefix(loc.key);
     const listing = checkedOrder(deps.store.list(loc.bucket, prefix, deps.signal), (o: ObjectInfo) => o.key, `the listing of ${formatS3(loc.bucket, prefix)}`);
     return (async function* () {
-      for await (const o of listing) yield { key: o.key, name: o.key };
+      for await (const o of listing) yield { key: o.key, name: o.key, size: o.size, mtimeMs: o.lastModifiedMs };
     })();
   }
   // A link at the destination is neither followed nor deleted: what it points to is not ours.
   const events = walkSorted(loc.path, { skipDirs: opts.skipDirs, noLinks: isDestination });
   return (async function* () {
     for await (const e of events as AsyncIterable<WalkEvent>) {
-      if (e.kind === 'file') yield { key: e.file.relPath, name: e.file.absPath };
+      if (e.kind === 'file') yield { key: e.file.relPath, name: e.file.absPath, size: e.file.size, mtimeMs: e.file.mtimeMs };
       else if (e.kind === 'error') yield { key: undefined, error: e.message };
     }
   })();

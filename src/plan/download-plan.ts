@@ -9,19 +9,14 @@ import { refuseCollisions, type Landing } from './collisions.js';
 import { checkedOrder } from './key-order.js';
 import { MtimeCache, type CachedMtime } from './mtime-cache.js';
 import { partSizeFor, statOrUndefined, type PlanDeps, type PlanOptions } from './plan.js';
+import { headSingle } from './single-object.js';
 
 /** Decisions in flight at once: each may stat a file and, rarely, HEAD an object. */
 const DECIDING = 32;
 
 export async function planDownload(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planDownloadTree(src, dst, opts, deps);
-  if (src.key === '' || src.key.endsWith('/')) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
-  }
-  const info = await deps.store.head(src.bucket, src.key, deps.signal);
-  if (!info) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
-  }
+  const info = await headSingle(src, opts, deps);
   const dstStat = await statOrUndefined(dst.path);
   const intoDir = dst.isDirHint || dstStat?.isDirectory();
   const target = intoDir ? safeLocalPath(dst.path, keyBasename(src.key)) : dst.path;
@@ -139,7 +134,7 @@ async function* listWanted(src: S3Location, dst: LocalLocation, opts: PlanOption
       continue;
     }
     const rel = o.key.slice(prefix.length);
-    if (!opts.filter(rel)) continue;
+    if (!opts.filter({ relPath: rel, size: o.size, mtimeMs: o.lastModifiedMs })) continue;
     const target = safeLocalPath(dst.path, rel);
     if (!target) {
       const source = formatS3(src.bucket, o.key);

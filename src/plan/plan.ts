@@ -21,6 +21,7 @@ import { planS3Copy } from './copy-plan.js';
 import { planDownload } from './download-plan.js';
 import { mergeByKey } from './merge.js';
 import { checkedOrder } from './key-order.js';
+import { checkVersionId, planStdout } from './single-object.js';
 
 export interface PlanOptions {
   recursive: boolean;
@@ -41,6 +42,8 @@ export interface PlanOptions {
   skipDirs?: ReadonlySet<string> | undefined;
   /** Nothing is written, the mtime cache included. */
   dryRun?: boolean | undefined;
+  /** --version-id: this version of the single source object. */
+  versionId?: string | undefined;
 }
 
 export interface PlanDeps {
@@ -58,6 +61,7 @@ export interface PlanDeps {
  * stream is pulled. Nothing is written but the download mtime cache.
  */
 export async function planCopy(src: Location, dst: Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  checkVersionId(src, opts);
   if (src.kind === 'stdin') {
     if (dst.kind !== 's3') throw new UsageError(`'-' (standard input) can only be copied to s3://bucket/key`);
     if (dst.key === '' || dst.key.endsWith('/')) {
@@ -65,7 +69,7 @@ export async function planCopy(src: Location, dst: Location, opts: PlanOptions, 
     }
     return planOf({ action: 'stdin', bucket: dst.bucket, key: dst.key });
   }
-  if (dst.kind === 'stdin') throw new UsageError(`'-' can only be a source; writing to standard output is not supported`);
+  if (dst.kind === 'stdin') return planStdout(src, opts, deps);
   if (src.kind === 'local' && dst.kind === 's3') return planUpload(src, dst, opts, deps);
   if (src.kind === 's3' && dst.kind === 'local') return planDownload(src, dst, opts, deps);
   if (src.kind === 's3' && dst.kind === 's3') return planS3Copy(src, dst, opts, deps);
@@ -158,7 +162,7 @@ async function* uploadTreeItems(root: string, dst: S3Location, opts: PlanOptions
 }
 
 async function* wantedFiles(events: AsyncIterable<WalkEvent>, opts: PlanOptions): AsyncGenerator<WalkEvent> {
-  for await (const e of events) if (e.kind !== 'file' || opts.filter(e.file.relPath)) yield e;
+  for await (const e of events) if (e.kind !== 'file' || opts.filter(e.file)) yield e;
 }
 
 // eslint-disable-next-line require-yield
