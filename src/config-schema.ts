@@ -41,6 +41,7 @@ export const configSchema = z
     'max-age': z.string(),
     'newer-than': z.string(),
     'older-than': z.string(),
+    delete: z.boolean(),
   })
   .partial()
   .strict();

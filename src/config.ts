@@ -43,6 +43,7 @@ export const CONFIG_KEYS = [
   'max-age',
   'newer-than',
   'older-than',
+  'delete',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 /** `metadata` and `tagging` may be maps in the file; the rest are scalars. */

@@ -42,6 +42,14 @@ export class FatalError extends UserError {
   }
 }
 
+/** A listing that is not in UTF-8 byte order: -u merges sorted streams, so deciding from it would be wrong. */
+export class ListingOrderError extends FatalError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListingOrderError';
+  }
+}
+
 /** The run was cancelled by a signal; what was saved can be resumed. */
 export class InterruptedError extends UserError {
   constructor(message = 'interrupted') {

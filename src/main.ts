@@ -16,6 +16,7 @@ function packageVersion(): string {
 async function run(command: Exclude<Command, { name: 'none' }>, io: Io & { signal: AbortSignal }): Promise<number> {
   switch (command.name) {
     case 'cp':
+    case 'sync':
       return (await import('./cli/cp.js')).runCp(command.options, io);
     case 'checkpoint ls':
       return (await import('./cli/checkpoint-cmd.js')).checkpointLs(command.options, io);

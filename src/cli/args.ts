@@ -73,10 +73,13 @@ export interface CpOptions extends CommonOptions {
   object: ObjectOptions;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
+  /** `sync --delete`: remove what the source no longer has, once every copy succeeded. */
+  deleteExtra?: boolean | undefined;
 }
 
 export type Command =
   | { name: 'cp'; options: CpOptions }
+  | { name: 'sync'; options: CpOptions }
   | { name: 'checkpoint ls'; options: CommonOptions }
   | { name: 'checkpoint show'; options: CommonOptions; id: string }
   | { name: 'checkpoint clean'; options: CommonOptions; ids: string[]; all: boolean; olderThanMs: number | undefined }
@@ -190,4 +193,14 @@ function versionIdOf(value: unknown): string | undefined {
   const id = String(value);
   if (id === '' || /[\0-\x1f\x7f]/.test(id)) throw new UsageError(`invalid --version-id '${id}': give the ID S3 reports for the version (e.g. from aws s3api list-object-versions)`);
   return id;
+}
+
+/** `sync` is `cp -r -u`, plus `--delete` (flag, S3XFER_DELETE or config `delete`). */
+export function syncFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config): CpOptions {
+  return {
+    ...cpFrom(a, argv, env, config),
+    recursive: true,
+    update: true,
+    deleteExtra: pick('delete', a.delete as boolean | undefined, env, config, (v) => flagBoolean(v, 'delete')) ?? false,
+  };
 }

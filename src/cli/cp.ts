@@ -2,6 +2,7 @@ import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
 import { compileFilter } from '../plan/filter.js';
 import { planCopy, type PlanOptions } from '../plan/plan.js';
+import { withWarning } from '../engine/model.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
 import { createReporter, type Reporter } from '../report/reporter.js';
@@ -17,7 +18,10 @@ import { Bandwidth } from '../engine/bandwidth.js';
 import { stat } from 'node:fs/promises';
 import { fileId } from '../plan/walk.js';
 import path from 'node:path';
+import os from 'node:os';
 import { DEFAULTS } from './args.js';
+import { mtimeCachePath } from '../plan/mtime-cache.js';
+import { assertTree, syncDeletions } from './sync-delete.js';
 
 /** `s3xfer cp`: resolve, plan, run, report. Returns the exit code. */
 export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): Promise<number> {
@@ -57,12 +61,18 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
-    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, startedAt), { store, signal: io.signal }).catch((err: unknown) => {
+    const explain = (err: unknown) => {
       throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint, customerKey: opts.customerKey !== undefined });
-    });
+    };
+    const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
+      mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
+    const planOpts = await planOptions(opts, checkpointDir, startedAt);
+    const deps = { store, signal: io.signal, mtimeCacheFile, aliasesLanded: new Set<string>() };
+    if (opts.deleteExtra) await assertTree(src);
+    let plan = await planCopy(src, dst, planOpts, deps).catch(explain);
     // Filters choose among the files of a tree; a single file named on the command line is copied anyway.
     if (!opts.recursive && opts.filterFlags) {
-      plan.warnings.push('--include/--exclude and the size and time filters apply to trees (-r); the single source named is copied as asked');
+      plan = withWarning(plan, '--include/--exclude and the size and time filters apply to trees (-r); the single source named is copied as asked');
     }
     const ctx: EngineContext = {
       store,
@@ -77,6 +87,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       destination: new Destination(),
       bandwidth: new Bandwidth(opts.bwlimit),
     };
+    let complete = false;
     const summary = await runPlan(ctx, plan, {
       startedAt,
       jobs: opts.jobs,
@@ -89,13 +100,20 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       copySession: sessions?.copySession,
       endpoint,
       customerKey: opts.customerKey !== undefined,
-    });
+    })
+      .then((s) => {
+        complete = !s.interrupted && !s.fatal;
+        return s;
+      }, explain)
+      .finally(() => plan.finish?.(complete));
     if (toStdout && summary.interrupted) {
       reporter.message('interrupted — standard output holds only the first part of the object; run the command again for all of it');
       return ExitCode.interrupted;
     }
+    const deletions = opts.deleteExtra ? await syncDeletions({ ctx, summary, src, dst, opts: planOpts, deps, dryRun: opts.dryRun }).catch(explain) : undefined;
     reporter.close();
-    return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
+    const code = exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
+    return code === ExitCode.ok && deletions && deletions.failed > 0 ? ExitCode.partial : code;
   } finally {
     reporter.close();
     client.destroy();
@@ -122,6 +140,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined, n
     defaultPartSize: DEFAULTS.partSize,
     chunkSize: opts.chunkSize,
     skipCompleted: checkpointDir !== undefined,
+    dryRun: opts.dryRun,
     // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.
     skipDirs: checkpointDir ? await dirIds(checkpointDir) : undefined,
   };

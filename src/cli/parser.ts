@@ -1,7 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { loadConfig } from '../config.js';
-import { DEFAULTS, bwlimitFrom, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
+import { DEFAULTS, bwlimitFrom, commonFrom, cpFrom, durationOf, syncFrom, type Command, type Raw } from './args.js';
 
 const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
@@ -86,7 +86,7 @@ function cpFlags<T>(y: Argv<T>) {
     .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
     .positional('destination', { type: 'string', describe: 'local path, s3://bucket/key (a trailing / means a directory or prefix), or - for standard output' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
-    .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
+    .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination (an unchanged tree costs only its LIST pages)' })
     .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)', group: 'Filters:' })
     .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)', group: 'Filters:' })
     .option('min-size', { type: 'string', describe: 'copy only files (objects) of at least SIZE (trees)', group: 'Filters:' })
@@ -220,6 +220,18 @@ export async function parseArgs(
       cpFlags,
       async (a) => {
         command = { name: 'cp', options: cpFrom(a, argv, io.env, await configFor(a)) };
+      },
+    )
+    .command(
+      'sync <source> <destination>',
+      'make a destination tree like the source: cp -r -u, and with --delete remove what the source no longer has',
+      (y) =>
+        cpFlags(y)
+          .option('delete', { type: 'boolean', describe: 'remove destination files/objects the source does not have, only after every copy succeeded (env S3XFER_DELETE)' })
+          .example('$0 sync ./data s3://backups/data/ --delete', 'mirror a directory; remove objects whose files are gone')
+          .example('$0 sync s3://backups/data/ ./restore/ --delete --dry-run', 'show what a restore would copy and delete'),
+      async (a) => {
+        command = { name: 'sync', options: syncFrom(a, argv, io.env, await configFor(a)) };
       },
     )
     .command('checkpoint', 'list, show and clean resumable checkpoints', (y) => checkpointCommands(y, found))

@@ -96,16 +96,49 @@ export interface CopyJob {
 
 export type PlanItem =
   | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
-  | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
+  | {
+      action: 'download';
+      job: Omit<DownloadJob, 'id'>;
+      reason: string;
+      /** Told the mtime the file was given once it is in place, or undefined if it never was (the mtime cache). */
+      settle?: ((mtimeMs: number | undefined) => void) | undefined;
+    }
   | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
   | { action: 'stdout'; job: Omit<StdoutJob, 'id'> }
   | { action: 'skip'; source: string; destination: string; reason: string }
-  | { action: 'refuse'; source: string; destination: string; message: string };
+  | { action: 'refuse'; source: string; destination: string; message: string }
+  | { action: 'warning'; message: string };
 
+/**
+ * What to do, as a stream: a tree is walked and listed while its first files are already
+ * moving, and the walk runs only as far ahead as the engine pulls (flat memory).
+ */
 export interface Plan {
-  items: PlanItem[];
-  warnings: string[];
+  items: AsyncIterable<PlanItem>;
+  /** Called once the run is over (true: every item was pulled and settled): what the plan keeps is saved. */
+  finish?: ((complete: boolean) => Promise<void>) | undefined;
+}
+
+/** The same plan, a warning first. */
+export function withWarning(plan: Plan, message: string): Plan {
+  const rest = plan.items;
+  return {
+    ...plan,
+    items: (async function* () {
+      yield { action: 'warning' as const, message };
+      yield* rest;
+    })(),
+  };
+}
+
+/** A plan that is known at once (a single file). */
+export function planOf(...items: PlanItem[]): Plan {
+  return {
+    items: (async function* () {
+      yield* items;
+    })(),
+  };
 }
 
 /** The `mtime` metadata s3xfer records on uploads and restores on downloads. */

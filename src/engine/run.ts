@@ -1,8 +1,8 @@
-import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
 import { FatalError, OutputClosedError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
+import { TreeTally } from './tally.js';
 import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
 import { metadataFor, NO_OBJECT_OPTIONS, settingsFor } from './object-settings.js';
@@ -46,44 +46,76 @@ export interface RunSummary {
   fatal?: FatalError | undefined;
 }
 
-/** Carry out a plan: files in parallel, failures reported and counted, the rest goes on. */
+/**
+ * Carry out a plan as it streams in: files in parallel (at most `jobs` in flight), failures
+ * reported and counted, the rest goes on. The plan is pulled only when a job slot is free,
+ * so a walk or listing never runs far ahead of the transfers (flat memory on any tree).
+ */
 export async function runPlan(outer: EngineContext, plan: Plan, opts: RunOptions): Promise<RunSummary> {
   // A fatal error stops the transfers still to come and those in flight, as an interrupt does.
   const stopAll = new AbortController();
   const ctx: EngineContext = { ...outer, signal: anySignal(outer.signal, stopAll.signal) };
   const started = opts.startedAt ?? ctx.now();
   const summary: RunSummary = { copied: 0, skipped: 0, failed: 0, bytes: 0, ms: 0, interrupted: false };
-  for (const message of plan.warnings) ctx.emit({ type: 'warning', message });
+  const tally = new TreeTally(ctx, summary, started);
+  const run: RunState = { opts, summary, stopAll };
   let nextId = 1;
-  const limit = pLimit(opts.jobs);
-  await Promise.all(
-    plan.items.map((item) => {
-      if (item.action === 'skip') {
-        summary.skipped++;
-        ctx.emit({ type: 'skip', source: item.source, destination: item.destination, reason: item.reason });
-        return undefined;
+  const running = new Set<Promise<void>>();
+  // Woken when a transfer ends. Not Promise.race over those running: each race would add a reaction
+  // to a long transfer's promise, piling up one per file that passes it.
+  let slotFree: (() => void) | undefined;
+  let planError: unknown;
+  try {
+    for await (const item of plan.items) {
+      if (ctx.signal.aborted) break;
+      if (item.action === 'warning') {
+        ctx.emit({ type: 'warning', message: item.message });
+        continue;
       }
-      if (item.action === 'refuse') {
-        summary.failed++;
-        ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: named(item.message, item.source, item.destination) });
-        return undefined;
+      tally.found(item);
+      if (item.action === 'skip' || item.action === 'refuse' || opts.dryRun) {
+        reportAtOnce(ctx, item, summary);
+      } else {
+        const p = runItem(ctx, item, nextId++, run).finally(() => {
+          running.delete(p);
+          slotFree?.();
+        });
+        running.add(p);
+        // Back-pressure: nothing more is pulled from the plan while every job slot is busy.
+        while (running.size >= opts.jobs) await new Promise<void>((resolve) => (slotFree = resolve));
       }
-      if (opts.dryRun) {
-        const { source, destination, size } = describeItem(item);
-        ctx.emit({ type: 'would-copy', source, destination, size, reason: 'reason' in item ? item.reason : 'copy' });
-        return undefined;
-      }
-      const id = nextId++;
-      return limit(() => runItem(ctx, item, id, opts, summary, stopAll));
-    }),
-  );
+      tally.tick(false);
+    }
+  } catch (err) {
+    if (!isAbort(err) && !ctx.signal.aborted) planError = err;
+  }
+  tally.tick(true); // everything is found: the total is known, an ETA can be given
+  await Promise.all(running);
+  tally.tick(true);
+  // A listing that failed half-way (a missing bucket, refused credentials) stops the run as before it started.
+  if (planError) throw planError;
   summary.interrupted = outer.signal.aborted;
   summary.ms = ctx.now() - started;
   ctx.emit({ type: 'summary', ...summary });
   return summary;
 }
 
-function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
+/** Skips, refusals and (in a dry run) transfers need no job slot: reported on the spot. */
+function reportAtOnce(ctx: EngineContext, item: Exclude<PlanItem, { action: 'warning' }>, summary: RunSummary): void {
+  if (item.action === 'skip') {
+    summary.skipped++;
+    ctx.emit({ type: 'skip', source: item.source, destination: item.destination, reason: item.reason });
+  } else if (item.action === 'refuse') {
+    summary.failed++;
+    ctx.emit({ type: 'error', source: item.source, destination: item.destination, message: named(item.message, item.source, item.destination) });
+  } else {
+    const { source, destination, size } = describeItem(item);
+    ctx.emit({ type: 'would-copy', source, destination, size, reason: 'reason' in item ? item.reason : 'copy' });
+    if (item.action === 'download') item.settle?.(undefined);
+  }
+}
+
+function describeItem(item: Transfer) {
   switch (item.action) {
     case 'upload':
       return { source: item.job.path, destination: formatS3(item.job.bucket, item.job.key), size: item.job.size };
@@ -98,20 +130,33 @@ function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
   }
 }
 
-async function runItem(
-  ctx: EngineContext,
-  item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>,
-  id: number,
-  opts: RunOptions,
-  summary: RunSummary,
-  stopAll: AbortController,
-): Promise<void> {
-  if (ctx.signal.aborted) return;
+type Transfer = Exclude<PlanItem, { action: 'skip' | 'refuse' | 'warning' }>;
+
+/** What every transfer of a run shares. */
+interface RunState {
+  opts: RunOptions;
+  summary: RunSummary;
+  /** Aborted by the first fatal error. */
+  stopAll: AbortController;
+}
+
+async function runItem(ctx: EngineContext, item: Transfer, id: number, run: RunState): Promise<void> {
+  const settle = item.action === 'download' ? item.settle : undefined;
+  let mtimeMs: number | undefined;
+  try {
+    if (!ctx.signal.aborted) mtimeMs = await transfer(ctx, item, id, run);
+  } finally {
+    settle?.(mtimeMs);
+  }
+}
+
+/** One transfer, reported; returns the mtime a downloaded file was given. */
+async function transfer(ctx: EngineContext, item: Transfer, id: number, { opts, summary, stopAll }: RunState): Promise<number | undefined> {
   const { source, destination, size } = describeItem(item);
   const t0 = ctx.now();
   ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && 'partSize' in item.job && item.job.partSize !== undefined });
   try {
-    let result: UploadResult & { size?: number };
+    let result: UploadResult & { size?: number; mtimeMs?: number };
     if (item.action === 'upload') {
       const job = { ...item.job, id };
       result = await uploadFile(ctx, job, opts.uploadSession?.(job));
@@ -143,17 +188,19 @@ async function runItem(
       ms: ctx.now() - t0,
       resumed: result.resumed,
     });
+    return result.mtimeMs;
   } catch (err) {
     // A reader that went away (`| head -c 100`) took what it wanted: nothing to report.
-    if (isAbort(err) || ctx.signal.aborted || err instanceof OutputClosedError) return;
+    if (isAbort(err) || ctx.signal.aborted || err instanceof OutputClosedError) return undefined;
     const [url, local] = item.action === 'stdout' ? [source, undefined] : item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
     const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);
-      return;
+      return undefined;
     }
     summary.failed++;
     ctx.emit({ type: 'error', id, source, destination, message: named(describeError(explained), url, ...(local ? [local] : [])) });
+    return undefined;
   }
 }

@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  DeleteObjectsCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -211,6 +212,14 @@ export class S3Store implements ObjectStore {
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
       abortSignal: signal,
     });
+  }
+
+  async deleteObjects(bucket: string, keys: readonly string[], signal: AbortSignal): Promise<{ key: string; message: string }[]> {
+    const out = await this.client.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+      { abortSignal: signal },
+    );
+    return (out.Errors ?? []).map((e) => ({ key: e.Key ?? '', message: `${e.Code ?? 'error'}: ${e.Message ?? 'not deleted'}` }));
   }
 
   listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]> {

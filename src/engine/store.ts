@@ -182,4 +182,6 @@ export interface ObjectStore {
    */
   listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]>;
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
+  /** Delete up to 1,000 keys in one request; returns those the server could not delete, with why. */
+  deleteObjects(bucket: string, keys: readonly string[], signal: AbortSignal): Promise<{ key: string; message: string }[]>;
 }

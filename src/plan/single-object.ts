@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { formatS3, type Location, type S3Location } from '../location.js';
 import type { ObjectInfo } from '../engine/store.js';
-import type { Plan } from '../engine/model.js';
+import { planOf, type Plan } from '../engine/model.js';
 import type { PlanDeps, PlanOptions } from './plan.js';
 
 /** The one object a copy without -r names (the version asked for, if any); a prefix or a missing key is a usage error. */
@@ -36,5 +36,5 @@ export async function planStdout(src: Location, opts: PlanOptions, deps: PlanDep
   if (opts.update) throw new UsageError(`-u compares with a destination file: standard output has none`);
   const info = await headSingle(src, opts, deps);
   const { key, size, etag, lastModifiedMs, versionId } = info;
-  return { items: [{ action: 'stdout', job: { bucket: src.bucket, key, size, etag, lastModifiedMs, versionId } }], warnings: [] };
+  return planOf({ action: 'stdout', job: { bucket: src.bucket, key, size, etag, lastModifiedMs, versionId } });
 }

@@ -82,6 +82,10 @@ export interface RecordedRequest extends ProxyRequestInfo {
   action?: ProxyAction;
   /** Set when the exchange did not complete normally (client went away, upstream failed, reset by a rule). */
   error?: string;
+  /** When the proxy received the request, passed it on to the server, and finished sending the reply (Date.now()). */
+  receivedAt: number;
+  forwardedAt?: number;
+  answeredAt?: number;
 }
 
 export interface Proxy {
@@ -221,8 +225,9 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
     };
-    const rec: RecordedRequest = { ...info, requestBytes: 0, status: 0, responseBytes: 0 };
+    const rec: RecordedRequest = { ...info, requestBytes: 0, status: 0, responseBytes: 0, receivedAt: Date.now() };
     requests.push(rec);
+    res.once('finish', () => (rec.answeredAt = Date.now()));
     const action = pickAction(info);
     if (action) rec.action = action;
     const body = counted(req, (n) => (rec.requestBytes += n));
@@ -267,6 +272,7 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
         agent,
       });
       upstream = up;
+      rec.forwardedAt = Date.now();
       const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
         up.once('response', resolve);
         up.once('error', reject);

@@ -99,6 +99,22 @@ describe('TLS options', () => {
   });
 });
 
+describe('sync', () => {
+  const sync = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const command = await parseArgs(['sync', 'a', 's3://b/k/', ...args], { stdout: new PassThrough(), version: '0', env: { ...baseEnv, ...env } });
+    if (command.name !== 'sync') throw new Error(`parsed as ${command.name}`);
+    return command.options;
+  };
+  it('is cp -r -u; --delete from the flag, S3XFER_DELETE or the config file', async () => {
+    expect(await sync([])).toMatchObject({ recursive: true, update: true, deleteExtra: false });
+    expect((await sync(['--delete'])).deleteExtra).toBe(true);
+    expect((await sync([], { S3XFER_DELETE: 'true' })).deleteExtra).toBe(true);
+    expect((await sync([], { S3XFER_CONFIG: configFile('delete: true\n') })).deleteExtra).toBe(true);
+    expect((await sync(['--no-delete'], { S3XFER_DELETE: 'true' })).deleteExtra).toBe(false);
+    expect((await parse([])).deleteExtra).toBeUndefined();
+  });
+});
+
 describe('--bwlimit, the size and time filters, --version-id', () => {
   it('flag > env > config file, like the others', async () => {
     const config = configFile('bwlimit: 10MiB/s\nmin-size: 1KiB\nmax-age: 2d\n');
