@@ -18,6 +18,12 @@ export const configSchema = z
     'addressing-style': z.enum(['path', 'virtual']),
     'ca-bundle': z.string().min(1),
     'verify-ssl': z.boolean(),
+    'source-endpoint-url': z.string().url(),
+    'source-profile': z.string().min(1),
+    'source-region': z.string().min(1),
+    'source-ca-bundle': z.string().min(1),
+    'source-verify-ssl': z.boolean(),
+    'metadata-directive': z.enum(['COPY', 'REPLACE', 'copy', 'replace']),
   })
   .partial()
   .strict();

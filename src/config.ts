@@ -19,6 +19,12 @@ export const CONFIG_KEYS = [
   'addressing-style',
   'ca-bundle',
   'verify-ssl',
+  'source-endpoint-url',
+  'source-profile',
+  'source-region',
+  'source-ca-bundle',
+  'source-verify-ssl',
+  'metadata-directive',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Config = Partial<Record<ConfigKey, string | number | boolean>>;

@@ -7,10 +7,10 @@ import { checkpointId } from './store.js';
 import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
 
 /**
- * A `.ccp` checkpoint for one server-side multipart copy: the source is the
- * object as planned (bucket, key, version, ETag, size). Its bytes never pass
- * through us, so a part on the server counts when its size is right: every
- * UploadPartCopy was pinned to the source's ETag, and a changed source (another
+ * A `.ccp` checkpoint for one multipart copy: the source is the object as
+ * planned (endpoint, bucket, key, version, ETag, size). A part on the server
+ * counts when its size is right: every UploadPartCopy, and every GET of a
+ * streamed copy, was pinned to the source's ETag, and a changed source (another
  * ETag) discards the checkpoint before any part is trusted.
  */
 export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
@@ -22,14 +22,16 @@ export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
     deps: MultipartSessionDeps,
   ) {
     const from = formatS3(job.source.bucket, job.source.key);
-    const id = checkpointId(from, formatS3(job.bucket, job.key), deps.endpoint);
+    // A source on another endpoint is another object than the same name on this one.
+    const sourceName = job.sourceEndpoint !== undefined ? `${job.sourceEndpoint} ${from}` : from;
+    const id = checkpointId(sourceName, formatS3(job.bucket, job.key), deps.endpoint);
     super({ id, name: from, bucket: job.bucket, key: job.key, size: job.source.size, partSize: job.partSize! }, deps);
     this.id = id;
   }
 
   protected async currentSource(): Promise<CopyCheckpoint['source']> {
     const s = this.job.source;
-    return { endpoint: this.deps.endpoint, bucket: s.bucket, key: s.key, ...(s.versionId ? { versionId: s.versionId } : {}), etag: s.etag, size: s.size, lastModifiedMs: s.lastModifiedMs };
+    return { endpoint: this.job.sourceEndpoint ?? this.deps.endpoint, bucket: s.bucket, key: s.key, ...(s.versionId ? { versionId: s.versionId } : {}), etag: s.etag, size: s.size, lastModifiedMs: s.lastModifiedMs };
   }
 
   protected sourceChanged(recorded: CopyCheckpoint['source']): string | undefined {
@@ -46,8 +48,11 @@ export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
   protected async reconcile(cp: CopyCheckpoint, serverParts: PartInfo[]): Promise<Map<number, PartInfo>> {
     const expected = new Map(splitParts(cp.source.size, cp.partSize).map((p) => [p.partNumber, p.size]));
     const done = new Map<number, PartInfo>();
+    // A streamed part was sent with our CRC32C, which the server checked: it must have one, kept for the composite.
+    const streamed = this.job.sourceEndpoint !== undefined;
     for (const sp of serverParts) {
-      if (expected.get(sp.partNumber) === sp.size) done.set(sp.partNumber, { partNumber: sp.partNumber, size: sp.size, etag: sp.etag });
+      if (expected.get(sp.partNumber) !== sp.size || (streamed && !sp.crc32c)) continue;
+      done.set(sp.partNumber, { partNumber: sp.partNumber, size: sp.size, etag: sp.etag, ...(streamed ? { crc32c: sp.crc32c } : {}) });
     }
     return done;
   }

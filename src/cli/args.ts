@@ -4,6 +4,7 @@ import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
+import { metadataDirective, type MetadataDirective, type SourceConnectionFlags } from './copy-flags.js';
 import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
@@ -55,6 +56,11 @@ export interface CpOptions extends CommonOptions {
   fsync: boolean;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
+  /** S3 → S3 only: the source's own connection, and what the copies carry. */
+  sourceConnection: SourceConnectionFlags;
+  metadataDirective: MetadataDirective | undefined;
+  metadata: string[];
+  contentType: string | undefined;
 }
 
 export type Command =
@@ -128,5 +134,27 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     jobs: int('jobs') ?? DEFAULTS.jobs,
     dryRun: Boolean(a['dry-run']),
     fsync: Boolean(a.fsync),
+    sourceConnection: sourceConnectionFrom(a, env, config),
+    metadataDirective: pick('metadata-directive', given(a['metadata-directive'], (v) => metadataDirective(v, '--metadata-directive')), env, config, (v) =>
+      metadataDirective(v, 'metadata-directive'),
+    ),
+    // Repeatable: yargs gives an array when the flag is given more than once.
+    metadata: a.metadata === undefined ? [] : ([] as unknown[]).concat(a.metadata).map(String),
+    contentType: a['content-type'] === undefined ? undefined : String(a['content-type']),
+  };
+}
+
+/** --source-*: each also from S3XFER_SOURCE_* and the config file; unset ones follow the destination's. */
+function sourceConnectionFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): SourceConnectionFlags {
+  const str = (v: string | number | boolean) => String(v);
+  const noVerify = a['source-no-verify-ssl'] === true ? false : undefined;
+  return {
+    sourceProfile: pick('source-profile', a['source-profile'] as string | undefined, env, config, str),
+    sourceRegion: pick('source-region', a['source-region'] as string | undefined, env, config, str),
+    sourceEndpointUrl: pick('source-endpoint-url', given(a['source-endpoint-url'], (v) => checkEndpoint(v, '--source-endpoint-url')), env, config, (v) =>
+      checkEndpoint(String(v), 'source-endpoint-url'),
+    ),
+    sourceCaBundle: pick('source-ca-bundle', a['source-ca-bundle'] as string | undefined, env, config, str),
+    sourceVerifySsl: pick('source-verify-ssl', noVerify, env, config, (v) => flagBoolean(v, 'source-verify-ssl')),
   };
 }

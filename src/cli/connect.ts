@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { createS3Client, type S3Connection } from '../engine/s3-client.js';
+import { createS3Client, profileEndpoint, type S3Connection } from '../engine/s3-client.js';
 import { S3Store } from '../engine/s3-store.js';
 import type { ResumeOptions } from '../checkpoint/schema.js';
-import type { CommonOptions, ConnectionFlags } from './args.js';
+import type { CommonOptions, ConnectionFlags, CpOptions } from './args.js';
+import { hasSourceFlags } from './copy-flags.js';
 
 export interface Connected extends S3Connection {
   store: S3Store;
@@ -17,6 +18,47 @@ export async function connect(
 ): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
   return { ...conn, store: new S3Store(conn.client, conn.dataPath) };
+}
+
+/** The source's side of an S3 → S3 copy from another endpoint or account. */
+export interface SourceConnected extends Connected {
+  /** Another endpoint or other credentials than the destination's: the bytes must stream through us. */
+  streamed: boolean;
+  profile: string | undefined;
+}
+
+/**
+ * The source's own client when --source-* flags are given: each unset one follows the
+ * destination's (the endpoint: the source profile's endpoint_url first). Undefined without them.
+ */
+export async function connectSource(
+  opts: CpOptions,
+  dest: Connected,
+  env: NodeJS.ProcessEnv,
+  maxSockets: number,
+): Promise<SourceConnected | undefined> {
+  const s = opts.sourceConnection;
+  if (!hasSourceFlags(s)) return undefined;
+  const destProfile = opts.profile ?? env.AWS_PROFILE;
+  const profile = s.sourceProfile ?? destProfile;
+  const endpointUrl = s.sourceEndpointUrl ?? (s.sourceProfile ? await profileEndpoint(s.sourceProfile, env) : undefined) ?? dest.customEndpoint;
+  const conn = await createS3Client(
+    {
+      profile,
+      // A source profile brings its own region; otherwise the destination's.
+      region: s.sourceRegion ?? (s.sourceProfile ? undefined : dest.region),
+      endpointUrl,
+      addressingStyle: opts.addressingStyle,
+      caBundle: s.sourceCaBundle ?? opts.caBundle,
+      verifySsl: s.sourceVerifySsl ?? opts.verifySsl,
+      stallTimeoutMs: opts.stallTimeoutMs,
+      debug: opts.debug,
+      maxSockets,
+    },
+    env,
+  );
+  const streamed = conn.endpoint !== dest.endpoint || (profile ?? 'default') !== (destProfile ?? 'default');
+  return { ...conn, store: new S3Store(conn.client, conn.dataPath), streamed, profile };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

@@ -9,7 +9,9 @@ import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
 import type { Emit, TransferEvent } from '../report/events.js';
-import { connect, recordedConnection } from './connect.js';
+import { connect, connectSource, recordedConnection, type SourceConnected } from './connect.js';
+import { checkCopyFlags, recordedCopy } from './copy-options.js';
+import { replaceMeta } from './copy-flags.js';
 import { BufferBudget } from '../engine/memory.js';
 import { Destination } from '../engine/destination.js';
 import { stat } from 'node:fs/promises';
@@ -22,8 +24,14 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const startedAt = Date.now();
   const src = parseLocation(opts.source, io.cwd, opts.encodedPaths);
   const dst = parseLocation(opts.destination, io.cwd, opts.encodedPaths);
-  const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
+  checkCopyFlags(opts, src, dst);
+  const sockets = Math.max(opts.parallel * opts.jobs, 16);
+  const conn = await connect(opts, io.env, sockets);
   const { client, store, endpoint } = conn;
+  const source = await connectSource(opts, conn, io.env, sockets).catch((err: unknown) => {
+    client.destroy();
+    throw err;
+  });
   const reporter = createReporter({
     json: opts.json,
     progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && Boolean(io.stdout.isTTY),
@@ -42,17 +50,20 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         emit,
         endpoint,
         now: () => new Date(),
-        options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
+        options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env), ...recordedCopy(opts, source) },
       })
     : undefined;
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
-    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir), { store, signal: io.signal }).catch((err: unknown) => {
-      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint });
-    });
+    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, source), { store, sourceStore: source?.store, signal: io.signal }).catch(
+      (err: unknown) => {
+        throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint: src.kind === 's3' && source ? source.endpoint : endpoint });
+      },
+    );
     const ctx: EngineContext = {
       store,
+      sourceStore: source?.store,
       signal: io.signal,
       emit,
       retry: { attempts: opts.retries, baseDelayMs: 200, maxDelayMs: 10_000 },
@@ -78,13 +89,16 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   } finally {
     reporter.close();
     client.destroy();
+    source?.client.destroy();
   }
 }
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
 
-async function planOptions(opts: CpOptions, checkpointDir: string | undefined): Promise<PlanOptions> {
+async function planOptions(opts: CpOptions, checkpointDir: string | undefined, source: SourceConnected | undefined): Promise<PlanOptions> {
   return {
+    sourceEndpoint: source?.streamed ? source.endpoint : undefined,
+    replace: opts.metadataDirective === 'REPLACE' ? replaceMeta(opts.metadata, opts.contentType) : undefined,
     recursive: opts.recursive,
     update: opts.update,
     filter: compileFilter(opts.filters),

@@ -60,12 +60,26 @@ function cpFlags<T>(y: Argv<T>) {
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
+    .option('metadata-directive', {
+      type: 'string',
+      describe: "S3 → S3: COPY the source's metadata and headers (default) or REPLACE them with --metadata and --content-type",
+      group: 'S3 → S3 copies:',
+    })
+    .option('metadata', { type: 'string', describe: 'with REPLACE: user metadata, k=v,k2=v2 or {"k":"v"} (repeatable)', group: 'S3 → S3 copies:' })
+    .option('content-type', { type: 'string', describe: 'with REPLACE: the Content-Type of the copies', group: 'S3 → S3 copies:' })
+    .option('source-endpoint-url', { type: 'string', describe: "the source's endpoint, when it is another server (bytes stream through s3xfer)", group: 'S3 → S3 copies:' })
+    .option('source-profile', { type: 'string', describe: "AWS profile for the source (another account); its endpoint_url too", group: 'S3 → S3 copies:' })
+    .option('source-region', { type: 'string', describe: "the source bucket's region (default: the source profile's, else the destination's)", group: 'S3 → S3 copies:' })
+    .option('source-ca-bundle', { type: 'string', describe: "PEM file of the CAs to trust for an https:// source (default: --ca-bundle's)", group: 'S3 → S3 copies:' })
+    .option('source-no-verify-ssl', { type: 'boolean', describe: "do not check the source's TLS certificate (insecure)", group: 'S3 → S3 copies:' })
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
-    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable');
+    .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
+    .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old.example:9000 --source-profile old', 'copy between two servers or accounts (streamed, resumable)')
+    .example('$0 cp s3://b/x.json s3://b/y.json --metadata-directive REPLACE --content-type application/json --metadata team=ops', 'copy with new metadata');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */

@@ -40,6 +40,10 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     dryRun: false,
     fsync: false,
     encodedPaths: true,
+    sourceConnection: o.source ? { sourceProfile: o.source.profile, sourceRegion: o.source.region, sourceEndpointUrl: o.source.endpointUrl } : {},
+    metadataDirective: o.replace ? 'REPLACE' : undefined,
+    metadata: o.replace ? [JSON.stringify(o.replace.metadata)] : [],
+    contentType: o.replace?.contentType,
   };
 }
 

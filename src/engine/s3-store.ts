@@ -12,8 +12,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { decodeMtime } from './model.js';
 import { SdkDataPath } from './sdk-data-path.js';
+import { headerFields } from './object-headers.js';
 import { isNotFound } from './s3-errors.js';
-import { etagIsMd5, type CopySource, type DataPath, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
+import { etagIsMd5, type CopySource, type DataPath, type ObjectMeta, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
 
 /**
  * The S3 adapter of the object-store port: control calls (list, head, the
@@ -109,14 +110,16 @@ export class S3Store implements ObjectStore {
     return out.UploadId;
   }
 
-  async copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }> {
+  async copyObject(input: { source: CopySource; bucket: string; key: string; replace?: ObjectMeta | undefined }, signal: AbortSignal): Promise<{ etag: string }> {
+    const { replace } = input;
     const out = await this.client.send(
       new CopyObjectCommand({
         Bucket: input.bucket,
         Key: input.key,
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
-        MetadataDirective: 'COPY',
+        MetadataDirective: replace ? 'REPLACE' : 'COPY',
+        ...(replace ? { Metadata: replace.metadata, ...headerFields(replace.headers) } : {}),
       }),
       { abortSignal: signal },
     );
@@ -214,15 +217,4 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 function copySourceOf(source: CopySource): string {
   const key = source.key.split('/').map(encodeURIComponent).join('/');
   return `${source.bucket}/${key}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
-}
-
-function headerFields(h: ObjectHeaders | undefined) {
-  return {
-    ContentType: h?.contentType,
-    CacheControl: h?.cacheControl,
-    ContentDisposition: h?.contentDisposition,
-    ContentEncoding: h?.contentEncoding,
-    ContentLanguage: h?.contentLanguage,
-    Expires: h?.expires,
-  };
 }

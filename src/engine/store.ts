@@ -29,6 +29,12 @@ export interface ObjectHeaders {
   expires?: Date | undefined;
 }
 
+/** What a copy writes on the new object besides its bytes. */
+export interface ObjectMeta {
+  metadata: Record<string, string>;
+  headers: ObjectHeaders;
+}
+
 /** An object to copy from, pinned to the ETag it had when planned: a copy of another version fails (412). */
 export interface CopySource {
   bucket: string;
@@ -57,6 +63,8 @@ export interface PutInput {
   /** Base64 CRC32C of body: the server rejects the request if the bytes differ. */
   crc32c: string;
   metadata: Record<string, string>;
+  /** Object headers to set (a streamed copy carries the source's over). */
+  headers?: ObjectHeaders | undefined;
 }
 
 export interface PartInput {
@@ -129,8 +137,11 @@ export interface ObjectStore {
     },
     signal: AbortSignal,
   ): Promise<string>;
-  /** A server-side copy of a whole object (up to 5 GiB), metadata and headers included. */
-  copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }>;
+  /**
+   * A server-side copy of a whole object (up to 5 GiB): metadata and headers copied with it, or
+   * with `replace` those instead (aws-cli's --metadata-directive REPLACE).
+   */
+  copyObject(input: { source: CopySource; bucket: string; key: string; replace?: ObjectMeta | undefined }, signal: AbortSignal): Promise<{ etag: string }>;
   /** A server-side copy of a byte range of `source` as a part: no bytes pass through the client. */
   uploadPartCopy(
     input: { source: CopySource; bucket: string; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } },

@@ -7,20 +7,21 @@ import { partSizeFor } from './plan.js';
 import { decideCompleted, decideUpload } from './update.js';
 
 /**
- * S3 → S3 on the same endpoint: what to copy (server-side), skip or refuse.
- * `-u` and "already done" compare LastModified and size as for uploads: a copy
- * made earlier is newer than its source.
+ * S3 → S3: what to copy, skip or refuse. The source is listed on its own store
+ * (another endpoint or account) when there is one. `-u` and "already done"
+ * compare LastModified and size as for uploads: a copy made earlier is newer
+ * than its source.
  */
 export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planCopyTree(src, dst, opts, deps);
   if (src.key === '' || src.key.endsWith('/')) {
     throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
   }
-  const info = await deps.store.head(src.bucket, src.key, deps.signal);
+  const info = await (deps.sourceStore ?? deps.store).head(src.bucket, src.key, deps.signal);
   if (!info) throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
   const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + keyBasename(src.key) : dst.key;
   checkKeyLength(key);
-  if (src.bucket === dst.bucket && src.key === key) {
+  if (src.bucket === dst.bucket && src.key === key && opts.sourceEndpoint === undefined) {
     throw new UsageError(`${formatS3(src.bucket, src.key)} would be copied onto itself: give another destination`);
   }
   const existing = opts.update || opts.skipCompleted ? await deps.store.head(dst.bucket, key, deps.signal) : undefined;
@@ -30,7 +31,7 @@ export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOpt
 async function planCopyTree(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   const prefix = asDirPrefix(src.key);
   const dstPrefix = asDirPrefix(dst.key);
-  if (src.bucket === dst.bucket && prefix === dstPrefix) {
+  if (src.bucket === dst.bucket && prefix === dstPrefix && opts.sourceEndpoint === undefined) {
     throw new UsageError(`${formatS3(src.bucket, prefix)} would be copied onto itself: give another destination prefix`);
   }
   // -u lists the destination once and decides in memory: no HEAD per object.
@@ -41,7 +42,7 @@ async function planCopyTree(src: S3Location, dst: S3Location, opts: PlanOptions,
   const items: PlanItem[] = [];
   const warnings: string[] = [];
   let listed = 0;
-  for await (const o of deps.store.list(src.bucket, prefix, deps.signal)) {
+  for await (const o of (deps.sourceStore ?? deps.store).list(src.bucket, prefix, deps.signal)) {
     listed++;
     const rel = o.key.slice(prefix.length);
     if (o.key.endsWith('/') || !opts.filter(rel)) continue;
@@ -71,6 +72,13 @@ function copyItem(info: ObjectInfo, srcBucket: string, bucket: string, key: stri
   return {
     action: 'copy',
     reason: decision.reason,
-    job: { source: { bucket: srcBucket, key: info.key, size, etag, lastModifiedMs, versionId }, bucket, key, partSize: partSizeFor(size, opts) },
+    job: {
+      source: { bucket: srcBucket, key: info.key, size, etag, lastModifiedMs, versionId },
+      bucket,
+      key,
+      partSize: partSizeFor(size, opts),
+      ...(opts.sourceEndpoint !== undefined ? { sourceEndpoint: opts.sourceEndpoint } : {}),
+      ...(opts.replace ? { replace: opts.replace } : {}),
+    },
   };
 }

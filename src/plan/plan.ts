@@ -12,7 +12,7 @@ import {
   type LocalLocation,
   type S3Location,
 } from '../location.js';
-import type { ObjectInfo, ObjectStore } from '../engine/store.js';
+import type { ObjectInfo, ObjectMeta, ObjectStore } from '../engine/store.js';
 import type { Plan, PlanItem } from '../engine/model.js';
 import type { PathFilter } from './filter.js';
 import { choosePartSize } from '../engine/model.js';
@@ -40,10 +40,16 @@ export interface PlanOptions {
   skipCompleted: boolean;
   /** Directories an upload walk never enters (`dev:ino`): the checkpoint directory. */
   skipDirs?: ReadonlySet<string> | undefined;
+  /** S3 → S3: the source's endpoint when it is another endpoint or account (bytes stream through us). */
+  sourceEndpoint?: string | undefined;
+  /** S3 → S3 with --metadata-directive REPLACE: what the copies carry instead of the source's. */
+  replace?: ObjectMeta | undefined;
 }
 
 export interface PlanDeps {
   store: ObjectStore;
+  /** S3 → S3 from another endpoint or account: where the source is listed and read. */
+  sourceStore?: ObjectStore | undefined;
   signal: AbortSignal;
 }
 

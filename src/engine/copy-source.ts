@@ -1,0 +1,42 @@
+import { ObjectChangedError } from '../errors.js';
+import { formatS3 } from '../location.js';
+import type { EngineContext } from './context.js';
+import type { CopyJob } from './model.js';
+import { isPreconditionFailed } from './s3-errors.js';
+import type { CopySource, ObjectInfo, ObjectMeta, ObjectStore } from './store.js';
+
+// What every kind of copy asks of its source: the object as planned, and what the new object carries.
+
+export const sourceUrl = (job: CopyJob) => formatS3(job.source.bucket, job.source.key);
+
+export function copySourceOf(job: CopyJob): CopySource {
+  return { bucket: job.source.bucket, key: job.source.key, versionId: job.source.versionId, etag: job.source.etag };
+}
+
+/** Where the source is read: the other endpoint's store for a streamed copy. */
+export const sourceStoreOf = (ctx: EngineContext): ObjectStore => ctx.sourceStore ?? ctx.store;
+
+/** A 412 on a request pinned to the source's ETag means it was overwritten: say so, never mix versions. */
+export function changedAs(job: CopyJob): (err: unknown) => never {
+  return (err) => {
+    throw isPreconditionFailed(err) ? new ObjectChangedError(sourceUrl(job), 'copy') : err;
+  };
+}
+
+/** The source's HEAD (metadata, headers, stored CRC32C), refused if it is no longer the planned version. */
+export async function headSource(ctx: EngineContext, job: CopyJob): Promise<ObjectInfo> {
+  const head = await sourceStoreOf(ctx).head(job.source.bucket, job.source.key, ctx.signal);
+  if (!head || head.etag !== job.source.etag) throw new ObjectChangedError(sourceUrl(job), 'copy');
+  return head;
+}
+
+/**
+ * What the copy writes besides the bytes: the source's metadata and headers (COPY), or the
+ * command line's (REPLACE). REPLACE keeps the source's recorded `mtime` unless the command line
+ * sets one: it is s3xfer's bookkeeping (`-u`, the mtime a download restores), not the user's.
+ */
+export function metaFor(job: CopyJob, head: ObjectInfo): ObjectMeta {
+  if (!job.replace) return { metadata: head.metadata ?? {}, headers: head.headers ?? {} };
+  const mtime = head.metadata?.mtime;
+  return { metadata: { ...(mtime !== undefined ? { mtime } : {}), ...job.replace.metadata }, headers: job.replace.headers };
+}
