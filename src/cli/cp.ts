@@ -126,12 +126,13 @@ function exitCodeOf(summary: RunSummary, reporter: Reporter, saved: Saved[], che
 function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';
   if (saved.length === 0) return 'rerun the same command to copy the rest';
-  const counts = (['upload', 'download'] as const)
+  const verbs = { upload: 'uploaded', download: 'downloaded', copy: 'copied' } as const;
+  const counts = (['upload', 'download', 'copy'] as const)
     .map((kind) => {
       const of = saved.filter((s) => s.kind === kind);
       const done = of.reduce((n, s) => n + s.partsDone, 0);
       const total = of.reduce((n, s) => n + s.partsTotal, 0);
-      return of.length ? `${done}/${total} parts ${kind}ed` : '';
+      return of.length ? `${done}/${total} parts ${verbs[kind]}` : '';
     })
     .filter(Boolean);
   return `rerun the same command to resume (${counts.join(', ')})`;

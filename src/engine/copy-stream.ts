@@ -76,6 +76,7 @@ interface RemoteRange {
  * `send`. Up to BUFFERED_MAX it is read once into one budget buffer; larger
  * ones (a big --part-size or --bigfile-threshold) are read twice as a stream,
  * once for the CRC32C the request must carry, once to send: memory stays flat.
+ * (Once, when it is the whole object and the source stores its CRC32C.)
  */
 async function sendRemoteRange<T>(ctx: EngineContext, job: CopyJob, r: RemoteRange, send: (body: RequestBody, crc: string) => Promise<T>, signal = ctx.signal): Promise<T> {
   const md5 = r.whole && r.whole.etagIsMd5 !== false ? md5FromEtag(r.whole.etag) : undefined;
@@ -92,6 +93,9 @@ async function sendRemoteRange<T>(ctx: EngineContext, job: CopyJob, r: RemoteRan
       ctx.memory.release(buf);
     }
   }
+  // The source's own whole-object CRC32C goes in the header as it is: the destination checks the bytes against it.
+  const stored = r.whole?.crc32c;
+  if (stored && !stored.includes('-')) return send({ size: r.size, pieces: () => streamRange(ctx, job, r, signal) }, stored);
   let crc = 0;
   const hash = md5 ? createHash('md5') : undefined;
   for await (const piece of streamRange(ctx, job, r, signal)) {

@@ -86,6 +86,30 @@ describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', (
     expect(events.filter((e) => e.type === 'done')).toHaveLength(0);
   });
 
+  it('a single copy above 16 MiB (a high --bigfile-threshold) streams: read twice (CRC32C, then the bytes), never held whole', async () => {
+    const content = bytesOf(20 * MiB + 3, 7);
+    await put('single.bin', content);
+    const srcProxy = await startProxy({ target: srcS3.endpoint });
+    const args = ['cp', '--no-progress', '--bigfile-threshold', '64MiB', '--source-endpoint-url', srcProxy.endpoint, '--source-profile', 'old'];
+    const res = await runCli([...args, `s3://${srcBucket}/single.bin`, `s3://${dstBucket}/single.bin`], { env });
+    await srcProxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(srcProxy.requests.filter(isObjectGet).map((r) => r.responseBytes)).toEqual([content.length, content.length]);
+    expect((await getBytes(client, dstBucket, 'single.bin')).equals(content)).toBe(true);
+  });
+
+  it('… read once when the source stores its CRC32C: the destination checks the bytes against it', async () => {
+    const content = bytesOf(20 * MiB + 5, 8);
+    await put('crc.bin', content, { ChecksumAlgorithm: 'CRC32C' });
+    const srcProxy = await startProxy({ target: srcS3.endpoint });
+    const args = ['cp', '--no-progress', '--bigfile-threshold', '64MiB', '--source-endpoint-url', srcProxy.endpoint, '--source-profile', 'old'];
+    const res = await runCli([...args, `s3://${srcBucket}/crc.bin`, `s3://${dstBucket}/crc.bin`], { env });
+    await srcProxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(srcProxy.requests.filter(isObjectGet).map((r) => r.responseBytes)).toEqual([content.length]);
+    expect((await getBytes(client, dstBucket, 'crc.bin')).equals(content)).toBe(true);
+  });
+
   it('the same bucket and key on another server is not a copy onto itself', async () => {
     const shared = await createBucket(srcClient, 's');
     await srcClient.send(new PutObjectCommand({ Bucket: shared, Key: 'same.txt', Body: 'x' }));
