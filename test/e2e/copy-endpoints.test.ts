@@ -172,6 +172,19 @@ describe('resumable streamed copies (.ccp)', () => {
     expect(fs.readdirSync(ckpt).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
 
+  it('`s3xfer resume` finishes it from the checkpoint: the source endpoint and profile it recorded', async () => {
+    const content = bytesOf(40 * MiB, 11);
+    const { proxy, srcProxy, ckpt } = await killedCopy('viaresume.bin', content, 2);
+    proxy.setRules([]);
+    const res = await runCli(['resume', '--all', '--no-progress', '--checkpoint-dir', ckpt], { env: { ...env, ...s3Env(s3, proxy.endpoint) } });
+    await proxy.close();
+    await srcProxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/resuming [0-9a-f]{16}: s3:\/\/.*viaresume.bin -> s3:\/\/.*viaresume.bin/);
+    expect((await getBytes(client, dstBucket, 'viaresume.bin')).equals(content)).toBe(true);
+    expect(await openUploads(client, dstBucket, 'viaresume.bin')).toBe(0);
+  });
+
   it('a source overwritten mid-copy is detected: exit 1, nothing published, no upload left', async () => {
     await put('moving.bin', bytesOf(40 * MiB, 4));
     const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: isUploadPart, action: { delayMs: 300 } }] });

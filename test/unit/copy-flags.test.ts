@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { metadataDirective, parseMetadata, replaceMeta } from '../../src/cli/copy-flags.js';
+import { metaFor } from '../../src/engine/copy-source.js';
+import type { CopyJob } from '../../src/engine/model.js';
+import type { ObjectInfo } from '../../src/engine/store.js';
+import { parseLocation } from '../../src/location.js';
+import { compileFilter } from '../../src/plan/filter.js';
+import { planCopy } from '../../src/plan/plan.js';
+
+describe('--metadata', () => {
+  it.each([
+    [['a=1,b=2'], { a: '1', b: '2' }],
+    [['Team=web'], { team: 'web' }],
+    [['a=x=y'], { a: 'x=y' }],
+    [['a='], { a: '' }],
+    [['{"k":"v","K2":"w"}'], { k: 'v', k2: 'w' }],
+    [['a=1', 'a=2,b=3'], { a: '2', b: '3' }],
+  ])('%j → %j', (values, expected) => {
+    expect(parseMetadata(values)).toEqual(expected);
+  });
+
+  it.each([
+    [['=1'], /write k=v,k2=v2/],
+    [['novalue'], /write k=v,k2=v2/],
+    [['bad key=1'], /invalid --metadata key 'bad key'/],
+    [['a=caf\u00e9'], /printable ASCII/],
+    [['a=line\nbreak'], /printable ASCII/],
+    [['{"a":1}'], /a JSON object of strings/],
+    [['{"a":'], /not valid JSON/],
+  ])('%j is refused', (values, message) => {
+    expect(() => parseMetadata(values)).toThrow(message);
+  });
+
+  it('--metadata-directive takes COPY or REPLACE in any case', () => {
+    expect(metadataDirective('replace', '--metadata-directive')).toBe('REPLACE');
+    expect(() => metadataDirective('MOVE', '--metadata-directive')).toThrow(/use COPY or REPLACE/);
+  });
+});
+
+describe('what a copy writes (metaFor)', () => {
+  const head = { metadata: { mtime: '1700000000.000', owner: 'ops' }, headers: { contentType: 'text/plain', cacheControl: 'no-cache' } } as unknown as ObjectInfo;
+  const job = (replace?: CopyJob['replace']) => ({ replace }) as CopyJob;
+
+  it('COPY: the source metadata and headers', () => {
+    expect(metaFor(job(), head)).toEqual({ metadata: head.metadata, headers: head.headers });
+  });
+  it('REPLACE: the command line only, but the recorded mtime kept', () => {
+    expect(metaFor(job(replaceMeta(['team=web'], 'application/json')), head)).toEqual({
+      metadata: { mtime: '1700000000.000', team: 'web' },
+      headers: { contentType: 'application/json' },
+    });
+  });
+  it('REPLACE: an mtime on the command line wins', () => {
+    expect(metaFor(job(replaceMeta(['mtime=1.000'], undefined)), head).metadata).toEqual({ mtime: '1.000' });
+  });
+});
+
+describe('planning a copy from another endpoint', () => {
+  const store = (keys: string[]) =>
+    ({
+      async *list(_b: string, prefix: string) {
+        yield* keys.filter((k) => k.startsWith(prefix)).map((key) => ({ key, size: 1, lastModifiedMs: 0, etag: '"e"' }));
+      },
+      async head(_b: string, key: string) {
+        return keys.includes(key) ? { key, size: 1, lastModifiedMs: 0, etag: '"e"' } : undefined;
+      },
+    }) as never;
+  const opts = { recursive: true, update: false, filter: compileFilter([]), bigfileThreshold: 16, partSize: undefined, defaultPartSize: 8, chunkSize: 1, skipCompleted: false };
+  const cwd = fs.realpathSync('.');
+
+  it('lists the source on the source store, marks each job streamed; the same bucket and prefix is not a copy onto itself', async () => {
+    const plan = await planCopy(parseLocation('s3://bkt/p/', cwd), parseLocation('s3://bkt/p/', cwd), { ...opts, sourceEndpoint: 'http://old:9000' }, {
+      store: store([]),
+      sourceStore: store(['p/a', 'p/b']),
+      signal: new AbortController().signal,
+    });
+    expect(plan.items.map((i) => (i.action === 'copy' ? [i.job.source.key, i.job.key, i.job.sourceEndpoint] : i.action))).toEqual([
+      ['p/a', 'p/a', 'http://old:9000'],
+      ['p/b', 'p/b', 'http://old:9000'],
+    ]);
+  });
+
+  it('on one endpoint, the same prefix is refused', async () => {
+    await expect(planCopy(parseLocation('s3://bkt/p/', cwd), parseLocation('s3://bkt/p/', cwd), opts, { store: store(['p/a']), signal: new AbortController().signal })).rejects.toThrow(
+      /onto itself/,
+    );
+  });
+});
