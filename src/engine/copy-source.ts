@@ -1,7 +1,9 @@
 import { ObjectChangedError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import type { EngineContext } from './context.js';
-import type { CopyJob } from './model.js';
+import { splitParts, type CopyJob, type Part } from './model.js';
+import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
+import type { UploadResult } from './upload.js';
 import { isPreconditionFailed } from './s3-errors.js';
 import type { CopySource, ObjectInfo, ObjectMeta, ObjectStore } from './store.js';
 
@@ -39,4 +41,21 @@ export function metaFor(job: CopyJob, head: ObjectInfo): ObjectMeta {
   if (!job.replace) return { metadata: head.metadata ?? {}, headers: head.headers ?? {} };
   const mtime = head.metadata?.mtime;
   return { metadata: { ...(mtime !== undefined ? { mtime } : {}), ...job.replace.metadata }, headers: job.replace.headers };
+}
+
+/** A multipart copy, whichever way its parts are made: the target from the job, the result as a transfer's. */
+export async function multipartCopy(
+  ctx: EngineContext,
+  job: CopyJob,
+  how: { meta: ObjectMeta; checksums: boolean; parts: PartSource<Part> },
+  session: UploadSession | undefined,
+): Promise<UploadResult> {
+  const partSize = job.partSize!;
+  const partCount = splitParts(job.source.size, partSize).length;
+  const target = { id: job.id, bucket: job.bucket, key: job.key, ...how.meta, checksums: how.checksums, partSize, partCount, name: sourceUrl(job) };
+  const out = await uploadMultipart(ctx, target, how.parts, session).catch(changedAs(job));
+  return {
+    bytesSent: job.source.size - out.bytesSkipped,
+    resumed: out.resumedParts > 0 ? { partsDone: out.resumedParts, partsTotal: out.parts, bytesSkipped: out.bytesSkipped } : undefined,
+  };
 }

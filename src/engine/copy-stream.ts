@@ -4,11 +4,11 @@ import { TransferError, TruncatedBodyError, VerificationError } from '../errors.
 import { formatS3 } from '../location.js';
 import { base64Uint32, compositeCrc32c, crc32cCombine, uint32Base64 } from './checksum.js';
 import type { EngineContext } from './context.js';
-import { changedAs, headSource, metaFor, sourceStoreOf, sourceUrl } from './copy-source.js';
+import { changedAs, headSource, metaFor, multipartCopy, sourceStoreOf, sourceUrl } from './copy-source.js';
 import { BUFFERED_MAX, type RequestBody } from './file-body.js';
 import { isDirectBody, pumpReadable } from './body-sink.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
-import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
+import type { PartSource, UploadSession } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
 import type { ObjectInfo, PartInfo } from './store.js';
 import type { UploadResult } from './upload.js';
@@ -39,13 +39,7 @@ export async function streamCopy(ctx: EngineContext, job: CopyJob, session?: Upl
     ctx.emit({ type: 'progress', id: job.id, bytes: job.source.size });
     return { bytesSent: job.source.size };
   }
-  const partCount = splitParts(job.source.size, job.partSize).length;
-  const target = { id: job.id, bucket: job.bucket, key: job.key, ...meta, checksums: true, partSize: job.partSize, partCount, name };
-  const out = await uploadMultipart(ctx, target, remotePartSource(ctx, job, head), session).catch(changedAs(job));
-  return {
-    bytesSent: job.source.size - out.bytesSkipped,
-    resumed: out.resumedParts > 0 ? { partsDone: out.resumedParts, partsTotal: out.parts, bytesSkipped: out.bytesSkipped } : undefined,
-  };
+  return multipartCopy(ctx, job, { meta, checksums: true, parts: remotePartSource(ctx, job, head) }, session);
 }
 
 /** Parts of the remote source: each a ranged GET into a budget buffer, then an UploadPart with its CRC32C. */

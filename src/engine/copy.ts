@@ -1,8 +1,8 @@
 import type { EngineContext } from './context.js';
-import { changedAs, copySourceOf, headSource, metaFor, sourceUrl } from './copy-source.js';
+import { changedAs, copySourceOf, headSource, metaFor, multipartCopy, sourceUrl } from './copy-source.js';
 import { streamCopy } from './copy-stream.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
-import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
+import type { PartSource, UploadSession } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
 import type { CopySource } from './store.js';
 import type { UploadResult } from './upload.js';
@@ -39,13 +39,7 @@ async function serverCopy(ctx: EngineContext, job: CopyJob, session?: UploadSess
   }
   // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
   const meta = metaFor(job, await headSource(ctx, job));
-  const partCount = splitParts(job.source.size, job.partSize).length;
-  const target = { id: job.id, bucket: job.bucket, key: job.key, ...meta, checksums: false, partSize: job.partSize, partCount, name };
-  const out = await uploadMultipart(ctx, target, copyPartSource(ctx, job, source), session).catch(changedAs(job));
-  return {
-    bytesSent: job.source.size - out.bytesSkipped,
-    resumed: out.resumedParts > 0 ? { partsDone: out.resumedParts, partsTotal: out.parts, bytesSkipped: out.bytesSkipped } : undefined,
-  };
+  return multipartCopy(ctx, job, { meta, checksums: false, parts: copyPartSource(ctx, job, source) }, session);
 }
 
 /** Parts of the source as byte ranges, each copied by the server (UploadPartCopy) on its own. */

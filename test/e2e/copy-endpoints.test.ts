@@ -154,7 +154,12 @@ describe('resumable streamed copies (.ccp)', () => {
     const { proxy, srcProxy, ckpt, args } = await killedCopy('resume.bin', content, 3);
     const doneBefore = proxy.requests.filter((r) => isUploadPart(r) && r.status === 200).length;
     const ls = await runCli(['checkpoint', 'ls', '--json', '--checkpoint-dir', ckpt], { env });
-    expect(JSON.parse(ls.stdout.trim().split('\n')[0]!)).toMatchObject({ kind: 'copy', source: `s3://${srcBucket}/resume.bin`, destination: `s3://${dstBucket}/resume.bin` });
+    expect(JSON.parse(ls.stdout.trim().split('\n')[0]!)).toMatchObject({
+      kind: 'copy',
+      source: `s3://${srcBucket}/resume.bin`,
+      sourceEndpoint: srcProxy.endpoint,
+      destination: `s3://${dstBucket}/resume.bin`,
+    });
     proxy.clear();
     proxy.setRules([]);
     srcProxy.clear();
