@@ -18,6 +18,18 @@ import { md5FromEtag } from './verify.js';
 const READ_BYTES = 1024 * 1024;
 
 /**
+ * The read area at the end of a budget buffer, the same Buffer object every time the budget hands
+ * that buffer out again: our GET connections are kept per buffer object (http-connection.ts), so a
+ * fresh subarray per range would open a new connection for every range.
+ */
+const readAreas = new WeakMap<Buffer, Buffer>();
+function readAreaOf(buf: Buffer): Buffer {
+  let area = readAreas.get(buf);
+  if (!area) readAreas.set(buf, (area = buf.subarray(buf.length - READ_BYTES)));
+  return area;
+}
+
+/**
  * An object from another endpoint or account, its bytes streamed through us:
  * below the threshold one GET into one PUT, above it ranged GETs into
  * UploadParts through the one scheduler (resumable like an upload). Every GET
@@ -79,7 +91,7 @@ async function sendRemoteRange<T>(ctx: EngineContext, job: CopyJob, r: RemoteRan
     const buf = await ctx.memory.take(r.size + READ_BYTES);
     try {
       const body = buf.subarray(0, r.size);
-      await readRange(ctx, job, r, buf.subarray(r.size), signal, body);
+      await readRange(ctx, job, r, readAreaOf(buf), signal, body);
       const crc = crc32c(body);
       checkWhole(job, r.whole, crc, md5 ? () => createHash('md5').update(body).digest('hex') : undefined);
       return await send(body, uint32Base64(crc));

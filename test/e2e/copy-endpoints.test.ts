@@ -110,6 +110,20 @@ describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', (
     expect((await getBytes(client, dstBucket, 'crc.bin')).equals(content)).toBe(true);
   });
 
+  it('ranged GETs of the source reuse their connections (one per budget buffer, not one per range)', async () => {
+    const content = bytesOf(40 * MiB, 12);
+    await put('conns.bin', content);
+    const srcProxy = await startProxy({ target: srcS3.endpoint });
+    const args = ['cp', ...RESUME_FLAGS, '--source-endpoint-url', srcProxy.endpoint, '--source-profile', 'old'];
+    const res = await runCli([...args, `s3://${srcBucket}/conns.bin`, `s3://${dstBucket}/conns.bin`], { env });
+    await srcProxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(srcProxy.requests.filter(isObjectGet)).toHaveLength(8);
+    // 8 ranges, 2 in flight: a few buffers (and the SDK's HEAD connection), never a connection per range.
+    expect(srcProxy.connections).toBeLessThanOrEqual(5);
+    expect((await getBytes(client, dstBucket, 'conns.bin')).equals(content)).toBe(true);
+  });
+
   it('the same bucket and key on another server is not a copy onto itself', async () => {
     const shared = await createBucket(srcClient, 's');
     await srcClient.send(new PutObjectCommand({ Bucket: shared, Key: 'same.txt', Body: 'x' }));
