@@ -5,6 +5,8 @@ import { S3Store } from '../engine/s3-store.js';
 import type { ResumeOptions } from '../checkpoint/schema.js';
 import type { CommonOptions, ConnectionFlags, CpOptions } from './args.js';
 import { hasSourceFlags } from './copy-flags.js';
+import { sourceSide } from '../engine/source-side.js';
+import type { ObjectStore } from '../engine/store.js';
 
 export interface Connected extends S3Connection {
   store: S3Store;
@@ -21,7 +23,9 @@ export async function connect(
 }
 
 /** The source's side of an S3 → S3 copy from another endpoint or account. */
-export interface SourceConnected extends Connected {
+export interface SourceConnected extends Omit<Connected, 'store'> {
+  /** Its errors are marked as the source's, so messages name the --source-* flags. */
+  store: ObjectStore;
   /** Another endpoint or other credentials than the destination's: the bytes must stream through us. */
   streamed: boolean;
   profile: string | undefined;
@@ -58,7 +62,7 @@ export async function connectSource(
     env,
   );
   const streamed = conn.endpoint !== dest.endpoint || (profile ?? 'default') !== (destProfile ?? 'default');
-  return { ...conn, store: new S3Store(conn.client, conn.dataPath), streamed, profile };
+  return { ...conn, store: sourceSide(new S3Store(conn.client, conn.dataPath)), streamed, profile };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

@@ -4,6 +4,7 @@ import { compileFilter } from '../plan/filter.js';
 import { planCopy, type PlanOptions } from '../plan/plan.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
+import { isFromSource } from '../engine/source-side.js';
 import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
@@ -58,7 +59,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, source), { store, sourceStore: source?.store, signal: io.signal }).catch(
       (err: unknown) => {
-        throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint: src.kind === 's3' && source ? source.endpoint : endpoint });
+        const url = src.kind === 's3' && (!source || isFromSource(err)) ? opts.source : opts.destination;
+        throw explainS3Error(err, { url, endpoint, sourceEndpoint: source?.endpoint });
       },
     );
     const ctx: EngineContext = {
@@ -83,6 +85,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
       endpoint,
+      sourceEndpoint: source?.endpoint,
     });
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);

@@ -9,6 +9,7 @@ import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
 import { explainS3Error } from './s3-errors.js';
+import { isFromSource } from './source-side.js';
 
 export interface RunOptions {
   /** When the command started (ms, ctx.now's clock): the summary's time is the run's wall time, planning included. */
@@ -27,6 +28,8 @@ export interface RunOptions {
   copySession?: ((job: CopyJob) => UploadSession | undefined) | undefined;
   /** The endpoint in use, for messages about it (TLS, connection). */
   endpoint?: string | undefined;
+  /** An S3 → S3 copy's source endpoint, when it has its own connection. */
+  sourceEndpoint?: string | undefined;
 }
 
 export interface RunSummary {
@@ -132,8 +135,9 @@ async function runItem(
     });
   } catch (err) {
     if (isAbort(err) || ctx.signal.aborted) return;
-    const [url, local] = item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
-    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint });
+    const [url, local] =
+      item.action === 'download' ? [source, destination] : item.action === 'copy' ? [isFromSource(err) ? source : destination, undefined] : [destination, source];
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, sourceEndpoint: opts.sourceEndpoint });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);

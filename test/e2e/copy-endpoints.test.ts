@@ -124,6 +124,20 @@ describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', (
     expect((await getBytes(client, dstBucket, 'conns.bin')).equals(content)).toBe(true);
   });
 
+  it("the source's own failures name the --source-* flags: unreachable, rejected credentials; exit 2, one line", async () => {
+    await put('fatal.txt', 'x');
+    const bad = path.join(tmpdir(), 'credentials');
+    fs.writeFileSync(bad, '[bad]\naws_access_key_id = AKIAWRONG\naws_secret_access_key = wrong\n');
+    const unreachable = await runCli(['cp', '--no-progress', '--source-endpoint-url', 'http://127.0.0.1:1', `s3://${srcBucket}/fatal.txt`, `s3://${dstBucket}/fatal.txt`], { env });
+    const rejected = await runCli(['cp', '-r', '--no-progress', '--source-endpoint-url', srcS3.endpoint, '--source-profile', 'bad', `s3://${srcBucket}/`, `s3://${dstBucket}/fatal/`], {
+      env: { ...env, AWS_SHARED_CREDENTIALS_FILE: bad },
+    });
+    expect([unreachable.code, rejected.code]).toEqual([2, 2]);
+    expect(unreachable.stderr.trim()).toBe('s3xfer: cannot reach the source endpoint http://127.0.0.1:1 (ECONNREFUSED): check --source-endpoint-url and that the server is running');
+    expect(rejected.stderr.trim()).toBe(`s3xfer: s3://${srcBucket}/: the server rejected the credentials (InvalidAccessKeyId): check the access keys or --source-profile`);
+    expect(await listKeys(client, dstBucket, 'fatal')).toEqual([]);
+  });
+
   it('the same bucket and key on another server is not a copy onto itself', async () => {
     const shared = await createBucket(srcClient, 's');
     await srcClient.send(new PutObjectCommand({ Bucket: shared, Key: 'same.txt', Body: 'x' }));
