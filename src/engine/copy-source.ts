@@ -43,6 +43,22 @@ export function metaFor(job: CopyJob, head: ObjectInfo): ObjectMeta {
   return { metadata: { ...(mtime !== undefined ? { mtime } : {}), ...job.replace.metadata }, headers: job.replace.headers };
 }
 
+/**
+ * The source's tags, for copies that write a new object themselves (multipart, streamed; a
+ * CopyObject carries them on its own). Credentials that may not read tags (a least-privilege
+ * policy) or a server without tagging: the copy goes on without them, and says so.
+ */
+export async function sourceTags(ctx: EngineContext, job: CopyJob): Promise<Record<string, string> | undefined> {
+  try {
+    return await sourceStoreOf(ctx).tags(job.source.bucket, job.source.key, ctx.signal);
+  } catch (err) {
+    const code = (err as { name?: string; Code?: string }).Code ?? (err as Error).name;
+    if (code !== 'AccessDenied' && code !== 'NotImplemented' && code !== 'MethodNotAllowed') throw err;
+    ctx.emit({ type: 'warning', message: `${sourceUrl(job)}: its tags could not be read (${code}); copied without them` });
+    return undefined;
+  }
+}
+
 /** A multipart copy, whichever way its parts are made: the target from the job, the result as a transfer's. */
 export async function multipartCopy(
   ctx: EngineContext,

@@ -4,7 +4,7 @@ import { TransferError, TruncatedBodyError, VerificationError } from '../errors.
 import { formatS3 } from '../location.js';
 import { base64Uint32, compositeCrc32c, crc32cCombine, uint32Base64 } from './checksum.js';
 import type { EngineContext } from './context.js';
-import { changedAs, headSource, metaFor, multipartCopy, sourceStoreOf, sourceUrl } from './copy-source.js';
+import { changedAs, headSource, metaFor, multipartCopy, sourceStoreOf, sourceTags, sourceUrl } from './copy-source.js';
 import { BUFFERED_MAX, type RequestBody } from './file-body.js';
 import { isDirectBody, pumpReadable } from './body-sink.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
@@ -38,7 +38,7 @@ function readAreaOf(buf: Buffer): Buffer {
  */
 export async function streamCopy(ctx: EngineContext, job: CopyJob, session?: UploadSession): Promise<UploadResult> {
   const head = await headSource(ctx, job);
-  const meta = metaFor(job, head);
+  const meta = { ...metaFor(job, head), tags: await sourceTags(ctx, job) };
   const name = sourceUrl(job);
   if (job.partSize === undefined) {
     await withRetry(

@@ -1,5 +1,5 @@
 import type { EngineContext } from './context.js';
-import { changedAs, copySourceOf, headSource, metaFor, multipartCopy, sourceUrl } from './copy-source.js';
+import { changedAs, copySourceOf, headSource, metaFor, multipartCopy, sourceTags, sourceUrl } from './copy-source.js';
 import { streamCopy } from './copy-stream.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
 import type { PartSource, UploadSession } from './multipart.js';
@@ -38,7 +38,7 @@ async function serverCopy(ctx: EngineContext, job: CopyJob, session?: UploadSess
     return { bytesSent: job.source.size };
   }
   // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
-  const meta = metaFor(job, await headSource(ctx, job));
+  const meta = { ...metaFor(job, await headSource(ctx, job)), tags: await sourceTags(ctx, job) };
   return multipartCopy(ctx, job, { meta, checksums: false, parts: copyPartSource(ctx, job, source) }, session);
 }
 

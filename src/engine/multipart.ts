@@ -55,6 +55,7 @@ export interface MultipartTarget {
   partSize: number;
   /** Object headers to set (a copy carries the source's over). */
   headers?: ObjectHeaders | undefined;
+  tags?: Record<string, string> | undefined;
   /** Parts carry CRC32Cs and the object a composite one, compared with ours (not for server-side copies). */
   checksums?: boolean | undefined;
   /** How many parts the object has, when known in advance (a file; not a stream). */
@@ -111,7 +112,7 @@ async function openUpload(ctx: EngineContext, target: MultipartTarget, session: 
   const uploadId = await withRetry(
     () =>
       ctx.store.createMultipartUpload(
-        { bucket: target.bucket, key: target.key, metadata: target.metadata, headers: target.headers, checksums: target.checksums },
+        { bucket: target.bucket, key: target.key, metadata: target.metadata, headers: target.headers, tags: target.tags, checksums: target.checksums },
         ctx.signal,
       ),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, target.name) },

@@ -14,6 +14,11 @@ export function headerFields(h: ObjectHeaders | undefined) {
   };
 }
 
+/** Tags as S3 takes them on PUT and CreateMultipartUpload (`x-amz-tagging`): a URL query string. */
+export function taggingOf(tags: Record<string, string> | undefined): string | undefined {
+  return tags && Object.keys(tags).length > 0 ? new URLSearchParams(tags).toString() : undefined;
+}
+
 /** As HTTP headers, for our own PUT (s3-http.ts); absent ones are left out. */
 export function objectHeaderFields(h: ObjectHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};

@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
-import { objectHeaderFields } from './object-headers.js';
+import { objectHeaderFields, taggingOf } from './object-headers.js';
 import type { DataPath, GetInput, GetOutput, PartInput, PutInput } from './store.js';
 import { bodySize, type RequestBody } from './file-body.js';
 import { ConnectionPool, SocketBody } from './http-connection.js';
@@ -256,6 +256,8 @@ export class S3DataPath implements DataPath {
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
     const headers: Record<string, string> = { 'x-amz-checksum-crc32c': input.crc32c, ...objectHeaderFields(input.headers) };
     for (const [k, v] of Object.entries(input.metadata)) headers[`x-amz-meta-${k}`] = v;
+    const tagging = taggingOf(input.tags);
+    if (tagging) headers['x-amz-tagging'] = tagging;
     return this.putBody(input.bucket, input.key, input.body, headers, undefined, signal);
   }
 

@@ -7,12 +7,13 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   CopyObjectCommand,
+  GetObjectTaggingCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeMtime } from './model.js';
 import { SdkDataPath } from './sdk-data-path.js';
-import { headerFields } from './object-headers.js';
+import { headerFields, taggingOf } from './object-headers.js';
 import { isNotFound } from './s3-errors.js';
 import { etagIsMd5, type CopySource, type DataPath, type ObjectMeta, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
 
@@ -85,6 +86,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  async tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>> {
+    const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return Object.fromEntries((out.TagSet ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
+  }
+
   async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number> {
     const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber }), {
       abortSignal: signal,
@@ -93,7 +99,7 @@ export class S3Store implements ObjectStore {
   }
 
   async createMultipartUpload(
-    input: { bucket: string; key: string; metadata: Record<string, string>; headers?: ObjectHeaders | undefined; checksums?: boolean | undefined },
+    input: { bucket: string; key: string; metadata: Record<string, string>; headers?: ObjectHeaders | undefined; tags?: Record<string, string> | undefined; checksums?: boolean | undefined },
     signal: AbortSignal,
   ): Promise<string> {
     const out = await this.client.send(
@@ -102,6 +108,7 @@ export class S3Store implements ObjectStore {
         Key: input.key,
         Metadata: input.metadata,
         ...headerFields(input.headers),
+        Tagging: taggingOf(input.tags),
         ChecksumAlgorithm: input.checksums === false ? undefined : 'CRC32C',
       }),
       { abortSignal: signal },

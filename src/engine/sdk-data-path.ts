@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bodySize, type RequestBody } from './file-body.js';
 import { checkContentRange } from './s3-get.js';
-import { headerFields } from './object-headers.js';
+import { headerFields, taggingOf } from './object-headers.js';
 import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type PartInput, type PutInput } from './store.js';
 
 /**
@@ -37,7 +37,7 @@ export class SdkDataPath implements DataPath {
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
     const { Body, ContentLength, done } = sdkBody(input.body);
     try {
-      const command = new PutObjectCommand({ Bucket: input.bucket, Key: input.key, Body, ContentLength, ChecksumCRC32C: input.crc32c, Metadata: input.metadata, ...headerFields(input.headers) });
+      const command = new PutObjectCommand({ Bucket: input.bucket, Key: input.key, Body, ContentLength, ChecksumCRC32C: input.crc32c, Metadata: input.metadata, ...headerFields(input.headers), Tagging: taggingOf(input.tags) });
       return { etag: (await this.client.send(command, { abortSignal: signal })).ETag ?? '' };
     } finally {
       done();

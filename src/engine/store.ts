@@ -33,6 +33,8 @@ export interface ObjectHeaders {
 export interface ObjectMeta {
   metadata: Record<string, string>;
   headers: ObjectHeaders;
+  /** Object tags (copied whatever the metadata directive, as S3's own CopyObject does). */
+  tags?: Record<string, string> | undefined;
 }
 
 /** An object to copy from, pinned to the ETag it had when planned: a copy of another version fails (412). */
@@ -65,6 +67,8 @@ export interface PutInput {
   metadata: Record<string, string>;
   /** Object headers to set (a streamed copy carries the source's over). */
   headers?: ObjectHeaders | undefined;
+  /** Tags to set (a streamed copy carries the source's over). */
+  tags?: Record<string, string> | undefined;
 }
 
 export interface PartInput {
@@ -123,6 +127,8 @@ export interface DataPath {
 export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
   head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** The object's tags (GetObjectTagging). */
+  tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
   partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
@@ -132,6 +138,7 @@ export interface ObjectStore {
       key: string;
       metadata: Record<string, string>;
       headers?: ObjectHeaders | undefined;
+      tags?: Record<string, string> | undefined;
       /** Parts carry a CRC32C and the object a composite one (uploads); copies' parts have none. */
       checksums?: boolean | undefined;
     },

@@ -2,7 +2,7 @@
 // through s3xfer (ranged GETs there, PUT / UploadPart here), resumable with a .ccp checkpoint.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMinio, startMinio, type MinioServer } from '../../scripts/minio.mjs';
 import { createBucket, e2eContext, makeClient, runCli, s3Env, spawnCli, tmpdir, type S3Info } from '../helpers/cli.js';
@@ -41,14 +41,16 @@ const bytesOf = (size: number, seed: number) => {
   for (let i = 0; i + 4 <= size; i += 4) b.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
   return b;
 };
+const tagsOf = async (c: S3Client, bucket: string, key: string) =>
+  Object.fromEntries(((await c.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet ?? []).map((t) => [t.Key, t.Value]));
 /** An UploadPart (bytes sent by us), not an UploadPartCopy. */
 const isUploadPart = (r: { method: string; query: Record<string, string>; headers: Record<string, unknown> }) => isPart(r) && !('x-amz-copy-source' in r.headers);
 
 describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', () => {
   it('below and above the threshold: bytes equal, metadata, mtime and headers carried over; no server-side copy asked', async () => {
-    await put('small.txt', 'hello from the old server', { ContentType: 'text/plain', Metadata: { mtime: '1700000000.000', owner: 'ops' } });
+    await put('small.txt', 'hello from the old server', { ContentType: 'text/plain', Metadata: { mtime: '1700000000.000', owner: 'ops' }, Tagging: 'team=ops' });
     const big = bytesOf(23 * MiB + 7, 1);
-    await put('big.bin', big, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', ContentDisposition: 'attachment', Metadata: { mtime: '1700000001.000' } });
+    await put('big.bin', big, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', ContentDisposition: 'attachment', Metadata: { mtime: '1700000001.000' }, Tagging: 'tier=gold&x=a%20b' });
     const proxy = await startProxy({ target: s3.endpoint });
     const penv = s3Env(s3, proxy.endpoint);
     const small = await runCli(['cp', '--no-progress', ...from(), `s3://${srcBucket}/small.txt`, `s3://${dstBucket}/copied/`], { env: { ...env, ...penv } });
@@ -64,6 +66,8 @@ describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', (
     const hb = await head('big.bin');
     expect([hb.ContentType, hb.CacheControl, hb.ContentDisposition]).toEqual(['application/x-thing', 'max-age=60', 'attachment']);
     expect(hb.Metadata).toMatchObject({ mtime: '1700000001.000' });
+    expect(await tagsOf(client, dstBucket, 'copied/small.txt')).toEqual({ team: 'ops' });
+    expect(await tagsOf(client, dstBucket, 'big.bin')).toEqual({ tier: 'gold', x: 'a b' });
     // The destination got the bytes from us: one PUT, and 5 UploadParts carrying every byte; no copy-source header anywhere.
     expect(proxy.requests.some((r) => 'x-amz-copy-source' in r.headers)).toBe(false);
     expect(proxy.requests.filter(isUploadPart)).toHaveLength(5);

@@ -1,7 +1,7 @@
 // S3 → S3 on one endpoint: server-side copies (CopyObject, UploadPartCopy), resumable with a .ccp checkpoint.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBucket, e2eContext, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -43,7 +43,7 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
 
   it('at or above the threshold: UploadPartCopy of ranges; headers carried; bytes equal', async () => {
     const content = bytesOf(23 * MiB, 1);
-    await put('big.bin', content, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', Metadata: { mtime: '1700000001.000' } });
+    await put('big.bin', content, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', Metadata: { mtime: '1700000001.000' }, Tagging: 'team=ops' });
     const proxy = await startProxy({ target: s3.endpoint });
     const res = await runCli(['cp', ...RESUME_FLAGS, `s3://${bucket}/big.bin`, `s3://${other}/big.bin`], { env: s3Env(s3, proxy.endpoint) });
     await proxy.close();
@@ -54,6 +54,8 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     expect(h.ContentType).toBe('application/x-thing');
     expect(h.CacheControl).toBe('max-age=60');
     expect(h.Metadata).toMatchObject({ mtime: '1700000001.000' });
+    const tags = (await client.send(new GetObjectTaggingCommand({ Bucket: other, Key: 'big.bin' }))).TagSet;
+    expect(tags).toEqual([{ Key: 'team', Value: 'ops' }]);
   });
 
   it('a tree, with -u on the rerun copying nothing', async () => {
