@@ -78,8 +78,8 @@ function cpFlags<T>(y: Argv<T>) {
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
     .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
-    .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old.example:9000 --source-profile old', 'copy between two servers or accounts (streamed, resumable)')
-    .example('$0 cp s3://b/x.json s3://b/y.json --metadata-directive REPLACE --content-type application/json --metadata team=ops', 'copy with new metadata');
+    .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old:9000', 'from another server (streamed; --source-profile for another account)')
+    .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */
