@@ -3,6 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import https from 'node:https';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMinio, startMinio, type MinioServer } from '../../scripts/minio.mjs';
 import { createBucket, e2eContext, makeClient, runCli, s3Env, spawnCli, tmpdir, type S3Info } from '../helpers/cli.js';
@@ -253,5 +256,47 @@ describe('resumable streamed copies (.ccp)', () => {
     expect(proxy.requests.filter((r) => isUploadPart(r) && r.status === 500)).toHaveLength(1);
     expect(proxy.requests.filter((r) => isUploadPart(r) && r.status === 200)).toHaveLength(3);
     expect((await getBytes(client, dstBucket, 'faulty.bin')).equals(content)).toBe(true);
+  });
+});
+
+describe('a source over TLS with its own CA (--source-ca-bundle)', () => {
+  let tls: MinioServer;
+  let tlsS3: S3Info;
+  let caFile: string;
+  let tlsBucket: string;
+  let tlsEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    const certsDir = tmpdir();
+    const pems = await generate([{ name: 'commonName', value: 's3xfer test' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    fs.writeFileSync(path.join(certsDir, 'public.crt'), pems.cert);
+    fs.writeFileSync(path.join(certsDir, 'private.key'), pems.private);
+    caFile = path.join(certsDir, 'public.crt');
+    tls = await startMinio({ bin: await ensureMinio(), certsDir });
+    tlsS3 = { endpoint: tls.endpoint, accessKey: tls.accessKey, secretKey: tls.secretKey, region: tls.region };
+    const trusting = makeClient(tlsS3, { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: pems.cert }) }) });
+    tlsBucket = await createBucket(trusting);
+    await trusting.send(new PutObjectCommand({ Bucket: tlsBucket, Key: 'a.txt', Body: 'over TLS' }));
+    await trusting.send(new PutObjectCommand({ Bucket: tlsBucket, Key: 'b.bin', Body: bytesOf(12 * MiB, 13) }));
+    const creds = path.join(tmpdir(), 'credentials');
+    fs.writeFileSync(creds, `[tls]\naws_access_key_id = ${tlsS3.accessKey}\naws_secret_access_key = ${tlsS3.secretKey}\n`);
+    tlsEnv = { ...env, AWS_SHARED_CREDENTIALS_FILE: creds };
+  }, 60_000);
+  afterAll(() => tls?.stop());
+
+  it('is refused without it, naming --source-ca-bundle (exit 2); copies with it (the destination stays plain http)', async () => {
+    const args = ['cp', '-r', ...RESUME_FLAGS, '--source-endpoint-url', tlsS3.endpoint, '--source-profile', 'tls', `s3://${tlsBucket}/`, `s3://${dstBucket}/tls/`];
+    const refused = await runCli(args, { env: tlsEnv });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      `s3xfer: the certificate of ${new URL(tlsS3.endpoint).host} is not trusted (self-signed): pass --source-ca-bundle FILE with the CA that signed it, or --source-no-verify-ssl`,
+    );
+    const ok = await runCli([...args, '--source-ca-bundle', caFile], { env: tlsEnv });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await getBytes(client, dstBucket, 'tls/a.txt')).toString()).toBe('over TLS');
+    expect((await getBytes(client, dstBucket, 'tls/b.bin')).equals(bytesOf(12 * MiB, 13))).toBe(true);
   });
 });
