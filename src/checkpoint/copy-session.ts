@@ -1,7 +1,7 @@
 import { formatS3 } from '../location.js';
 import { splitParts, type CopyJob } from '../engine/model.js';
 import type { PartInfo } from '../engine/store.js';
-import { ObjectChangedError } from '../errors.js';
+import { ObjectChangedError, VerificationError } from '../errors.js';
 import type { CopyCheckpoint } from './schema.js';
 import { checkpointId } from './store.js';
 import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
@@ -42,7 +42,8 @@ export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
   }
 
   protected useless(cause: unknown): boolean {
-    return cause instanceof ObjectChangedError;
+    // Parts of another version, or bytes that do not make the source's checksum: nothing to resume.
+    return cause instanceof ObjectChangedError || cause instanceof VerificationError;
   }
 
   protected async reconcile(cp: CopyCheckpoint, serverParts: PartInfo[]): Promise<Map<number, PartInfo>> {
