@@ -11,6 +11,11 @@ import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, 
 export const DEFAULTS = {
   bigfileThreshold: 16 * MiB,
   partSize: 8 * MiB,
+  /**
+   * Parts of a server-side copy: no bytes pass through s3xfer, so larger parts cost nothing here and
+   * halve the requests' CPU (1 GiB on MinIO: 0.65 → 0.33 CPU-s, wall 5–15% lower; README, Performance).
+   */
+  copyPartSize: 64 * MiB,
   chunkSize: 1 * MiB,
   parallel: 8,
   jobs: 32,

@@ -108,6 +108,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined, s
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
     defaultPartSize: DEFAULTS.partSize,
+    defaultCopyPartSize: DEFAULTS.copyPartSize,
     chunkSize: opts.chunkSize,
     skipCompleted: checkpointDir !== undefined,
     // Our own checkpoints (with their upload IDs) are never uploaded, even from inside the tree.

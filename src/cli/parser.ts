@@ -54,7 +54,7 @@ function cpFlags<T>(y: Argv<T>) {
     .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
     .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
     .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
-    .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
+    .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts, 64MiB for server-side copies; minimum 5MiB)' })
     .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
     .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })

@@ -76,7 +76,8 @@ function copyItem(info: ObjectInfo, srcBucket: string, bucket: string, key: stri
       source: { bucket: srcBucket, key: info.key, size, etag, lastModifiedMs, versionId },
       bucket,
       key,
-      partSize: partSizeFor(size, opts),
+      // Streamed parts go through budget buffers like an upload's; server-side ones cost us nothing.
+      partSize: partSizeFor(size, opts.sourceEndpoint === undefined ? { ...opts, defaultPartSize: opts.defaultCopyPartSize ?? opts.defaultPartSize } : opts),
       ...(opts.sourceEndpoint !== undefined ? { sourceEndpoint: opts.sourceEndpoint } : {}),
       ...(opts.replace ? { replace: opts.replace } : {}),
     },

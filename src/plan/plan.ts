@@ -31,6 +31,8 @@ export interface PlanOptions {
   /** Explicit --part-size, or undefined for auto. */
   partSize: number | undefined;
   defaultPartSize: number;
+  /** The default for server-side copies (UploadPartCopy), when no --part-size is given. */
+  defaultCopyPartSize?: number | undefined;
   /** Resume granularity within a ranged download. */
   chunkSize: number;
   /**

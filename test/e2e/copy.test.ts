@@ -58,6 +58,20 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     expect(tags).toEqual([{ Key: 'team', Value: 'ops' }]);
   });
 
+  it('default part size of a server-side copy: 64 MiB (no bytes through us)', async () => {
+    const content = bytesOf(70 * MiB, 14);
+    await put('parts.bin', content);
+    const proxy = await startProxy({ target: s3.endpoint });
+    const res = await runCli(['cp', '--no-progress', `s3://${bucket}/parts.bin`, `s3://${other}/parts.bin`], { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(proxy.requests.filter(isPartCopy).map((r) => r.headers['x-amz-copy-source-range'])).toEqual(
+      expect.arrayContaining([`bytes=0-${64 * MiB - 1}`, `bytes=${64 * MiB}-${70 * MiB - 1}`]),
+    );
+    expect(proxy.requests.filter(isPartCopy)).toHaveLength(2);
+    expect((await getBytes(client, other, 'parts.bin')).equals(content)).toBe(true);
+  });
+
   it('a tree, with -u on the rerun copying nothing', async () => {
     for (const k of ['t/a.txt', 't/sub/b.txt', 't/sub/deep/c.txt']) await put(k, k);
     const first = await runCli(['cp', '-r', '--no-progress', `s3://${bucket}/t/`, `s3://${other}/t2/`], { env });

@@ -87,3 +87,24 @@ describe('planning a copy from another endpoint', () => {
     );
   });
 });
+
+describe('part size of a copy', () => {
+  const MiB = 1024 * 1024;
+  const big = { async head() { return { key: 'k', size: 200 * MiB, lastModifiedMs: 0, etag: '"e"' }; } } as never;
+  const base = { recursive: false, update: false, filter: compileFilter([]), bigfileThreshold: 16 * MiB, partSize: undefined as number | undefined, defaultPartSize: 8 * MiB, defaultCopyPartSize: 64 * MiB, chunkSize: MiB, skipCompleted: false };
+  const partOf = async (o: Partial<typeof base> & { sourceEndpoint?: string }) => {
+    const cwd = fs.realpathSync('.');
+    const plan = await planCopy(parseLocation('s3://bkt/k', cwd), parseLocation('s3://other/k', cwd), { ...base, ...o }, { store: big, sourceStore: big, signal: new AbortController().signal });
+    const item = plan.items[0]!;
+    return item.action === 'copy' ? item.job.partSize! / MiB : undefined;
+  };
+
+  it.each([
+    ['server-side: the copy default (no bytes through us)', {}, 64],
+    ['streamed: the upload default (parts go through budget buffers)', { sourceEndpoint: 'http://old:9000' }, 8],
+    ['--part-size wins either way', { partSize: 16 * MiB }, 16],
+    ['--part-size wins either way (streamed)', { partSize: 16 * MiB, sourceEndpoint: 'http://old:9000' }, 16],
+  ])('%s', async (_what, o, mib) => {
+    expect(await partOf(o)).toBe(mib);
+  });
+});
