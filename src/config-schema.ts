@@ -24,6 +24,22 @@ export const configSchema = z
     'source-ca-bundle': z.string().min(1),
     'source-verify-ssl': z.boolean(),
     'metadata-directive': z.enum(['COPY', 'REPLACE', 'copy', 'replace']),
+    'request-payer': z.literal('requester'),
+    'sse-c': z.literal('AES256'),
+    'sse-c-key': z.string().startsWith('fileb://', 'give the key file as fileb://FILE: a key belongs in a file of its own, not in the config'),
+    'content-type': z.string().min(1),
+    'guess-mime-type': z.boolean(),
+    'cache-control': z.string().min(1),
+    'content-disposition': z.string().min(1),
+    'content-encoding': z.string().min(1),
+    'content-language': z.string().min(1),
+    expires: z.string().min(1),
+    metadata: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))]),
+    'storage-class': z.string().min(1),
+    acl: z.string().min(1),
+    tagging: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))]),
+    sse: z.enum(['AES256', 'aws:kms']),
+    'sse-kms-key-id': z.string().min(1),
   })
   .partial()
   .strict();

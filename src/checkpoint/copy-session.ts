@@ -5,6 +5,7 @@ import { ObjectChangedError, VerificationError } from '../errors.js';
 import type { CopyCheckpoint } from './schema.js';
 import { checkpointId } from './store.js';
 import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
+import { objectRecord } from './object-record.js';
 
 /**
  * A `.ccp` checkpoint for one multipart copy: the source is the object as
@@ -25,7 +26,11 @@ export class CheckpointedCopy extends MultipartSession<CopyCheckpoint> {
     // A source on another endpoint is another object than the same name on this one.
     const sourceName = job.sourceEndpoint !== undefined ? `${job.sourceEndpoint} ${from}` : from;
     const id = checkpointId(sourceName, formatS3(job.bucket, job.key), deps.endpoint);
-    super({ id, name: from, bucket: job.bucket, key: job.key, size: job.source.size, partSize: job.partSize! }, deps);
+    // A copy takes the source's headers and metadata (or with REPLACE the run's); of the run's other options, class, ACL and encryption.
+    const s = deps.object?.settings;
+    const replaced = job.replace ? { headers: job.replace.settings.headers } : {};
+    const object = objectRecord({ ...replaced, storageClass: s?.storageClass, acl: s?.acl, sse: s?.sse }, job.replace?.metadata ?? {}, deps.customerKey);
+    super({ id, name: from, bucket: job.bucket, key: job.key, size: job.source.size, partSize: job.partSize!, object }, deps);
     this.id = id;
   }
 

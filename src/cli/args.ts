@@ -6,6 +6,9 @@ import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
 import { metadataDirective, type MetadataDirective, type SourceConnectionFlags } from './copy-flags.js';
 import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
+import { customerKeyFrom, objectOptionsFrom, requestPayerFrom } from './object-args.js';
+import type { ObjectOptions } from '../engine/object-settings.js';
+import type { CustomerKey } from '../engine/store.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
 export const DEFAULTS = {
@@ -34,6 +37,10 @@ export interface ConnectionFlags {
   caBundle?: string | undefined;
   /** false: TLS certificates are not checked (--no-verify-ssl). */
   verifySsl?: boolean | undefined;
+  /** --request-payer requester: sent on every request. */
+  requestPayer?: boolean | undefined;
+  /** --sse-c-key: the SSE-C key of every object read or written; never recorded, only its MD5. */
+  customerKey?: CustomerKey | undefined;
 }
 
 /** What every command shares: connection, output, checkpoint directory. */
@@ -59,13 +66,15 @@ export interface CpOptions extends CommonOptions {
   jobs: number;
   dryRun: boolean;
   fsync: boolean;
+  /** Headers, metadata, storage class, ACL, tags and encryption of the objects written. */
+  object: ObjectOptions;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
   /** S3 → S3 only: the source's own connection, and what the copies carry. */
   sourceConnection: SourceConnectionFlags;
   metadataDirective: MetadataDirective | undefined;
-  metadata: string[];
-  contentType: string | undefined;
+  /** Header and metadata flags given on the command line (a copy refuses them without REPLACE). */
+  objectFlags: string[];
 }
 
 export type Command =
@@ -114,6 +123,8 @@ export function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): Comm
       pick('stall-timeout', given(a['stall-timeout'], (v) => stallTimeout(v, '--stall-timeout')), env, config, (v) =>
         stallTimeout(v, 'stall-timeout'),
       ) ?? DEFAULTS.stallTimeoutMs,
+    requestPayer: requestPayerFrom(a, env, config),
+    customerKey: customerKeyFrom(a, env, config),
     json: Boolean(a.json),
     progress: a.progress !== false,
     debug: Boolean(a.debug),
@@ -125,8 +136,10 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     pick(key, a[key] === undefined ? undefined : positiveSize(a[key] as string, flag), env, config, (v) => positiveSize(v, key));
   const int = (key: 'parallel' | 'jobs') =>
     pick(key, a[key] === undefined ? undefined : positiveInt(a[key], `--${key}`), env, config, (v) => positiveInt(v, key));
+  const common = commonFrom(a, env, config);
   return {
-    ...commonFrom(a, env, config),
+    ...common,
+    object: objectOptionsFrom(a, env, config, common.customerKey !== undefined),
     source: positional(a.source),
     destination: positional(a.destination),
     recursive: Boolean(a.recursive),
@@ -140,14 +153,15 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     dryRun: Boolean(a['dry-run']),
     fsync: Boolean(a.fsync),
     sourceConnection: sourceConnectionFrom(a, env, config),
+    objectFlags: REPLACEABLE.filter((k) => a[k] !== undefined).map((k) => `--${k}`),
     metadataDirective: pick('metadata-directive', given(a['metadata-directive'], (v) => metadataDirective(v, '--metadata-directive')), env, config, (v) =>
       metadataDirective(v, 'metadata-directive'),
     ),
-    // Repeatable: yargs gives an array when the flag is given more than once.
-    metadata: a.metadata === undefined ? [] : ([] as unknown[]).concat(a.metadata).map(String),
-    contentType: a['content-type'] === undefined ? undefined : String(a['content-type']),
   };
 }
+
+/** What --metadata-directive REPLACE takes from the command line instead of the source. */
+const REPLACEABLE = ['metadata', 'content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
 
 /** --source-*: each also from S3XFER_SOURCE_* and the config file; unset ones follow the destination's. */
 function sourceConnectionFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): SourceConnectionFlags {

@@ -19,7 +19,11 @@ export async function connect(
   maxSockets = 16,
 ): Promise<Connected> {
   const conn = await createS3Client({ ...flags, maxSockets }, env);
-  return { ...conn, store: new S3Store(conn.client, conn.dataPath) };
+  if (flags.customerKey && new URL(conn.endpoint).protocol !== 'https:') {
+    conn.client.destroy();
+    throw new UsageError(`--sse-c-key with ${conn.endpoint}: the key would cross the network in the clear (S3 refuses SSE-C without TLS); use an https:// endpoint`);
+  }
+  return { ...conn, store: new S3Store(conn.client, conn.dataPath, { customerKey: flags.customerKey }) };
 }
 
 /** The source's side of an S3 → S3 copy from another endpoint or account. */
@@ -62,7 +66,12 @@ export async function connectSource(
     env,
   );
   const streamed = conn.endpoint !== dest.endpoint || (profile ?? 'default') !== (destProfile ?? 'default');
-  return { ...conn, store: sourceSide(new S3Store(conn.client, conn.dataPath)), streamed, profile };
+  if (streamed && opts.customerKey && new URL(conn.endpoint).protocol !== 'https:') {
+    conn.client.destroy();
+    throw new UsageError(`--sse-c-key with the source ${conn.endpoint}: the key would cross the network in the clear; use an https:// source endpoint`);
+  }
+  // --sse-c-key is the key of every object read or written: the source's too.
+  return { ...conn, store: sourceSide(new S3Store(conn.client, conn.dataPath, { customerKey: opts.customerKey })), streamed, profile };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

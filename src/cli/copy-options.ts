@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Location } from '../location.js';
 import type { ResumeOptions } from '../checkpoint/schema.js';
 import type { CpOptions } from './args.js';
-import { hasSourceFlags, parseMetadata } from './copy-flags.js';
+import { hasSourceFlags } from './copy-flags.js';
 import type { SourceConnected } from './connect.js';
 
 /** Flags that mean something only for S3 → S3 are refused elsewhere: silently ignoring one would surprise. */
@@ -12,17 +12,15 @@ export function checkCopyFlags(opts: CpOptions, src: Location, dst: Location): v
     throw new UsageError('--source-endpoint-url, --source-profile, --source-region and --source-ca-bundle apply to S3 → S3 copies only: the source must be s3://…');
   }
   if (!copy && opts.metadataDirective !== undefined) throw new UsageError('--metadata-directive applies to S3 → S3 copies only');
-  if (copy && opts.metadataDirective !== 'REPLACE' && (opts.metadata.length > 0 || opts.contentType !== undefined)) {
-    throw new UsageError("--metadata and --content-type replace the source's on a copy: add --metadata-directive REPLACE (the source's other headers are then dropped)");
-  }
-  if (!copy && (opts.metadata.length > 0 || opts.contentType !== undefined)) {
-    throw new UsageError('--metadata and --content-type apply to S3 → S3 copies only (with --metadata-directive REPLACE)');
+  // From the config file they are upload defaults; on the command line they mean this copy.
+  if (copy && opts.metadataDirective !== 'REPLACE' && opts.objectFlags.length > 0) {
+    throw new UsageError(`${opts.objectFlags.join(', ')} on a copy replace${opts.objectFlags.length === 1 ? 's' : ''} the source's: add --metadata-directive REPLACE (the source's other headers and metadata are then dropped)`);
   }
 }
 
-/** What `resume` needs to redo a copy: how to reach another source, and a REPLACE's metadata. */
-export function recordedCopy(opts: CpOptions, source: SourceConnected | undefined): Pick<ResumeOptions, 'source' | 'replace'> {
-  const out: Pick<ResumeOptions, 'source' | 'replace'> = {};
+/** What `resume` needs to redo a copy: how to reach another source, and REPLACE (its values are in the object record). */
+export function recordedCopy(opts: CpOptions, source: SourceConnected | undefined): Pick<ResumeOptions, 'source' | 'metadataDirective'> {
+  const out: Pick<ResumeOptions, 'source' | 'metadataDirective'> = {};
   if (source?.streamed) {
     out.source = {
       ...(source.profile ? { profile: source.profile } : {}),
@@ -30,8 +28,6 @@ export function recordedCopy(opts: CpOptions, source: SourceConnected | undefine
       ...(source.customEndpoint ? { endpointUrl: source.customEndpoint } : {}),
     };
   }
-  if (opts.metadataDirective === 'REPLACE') {
-    out.replace = { metadata: parseMetadata(opts.metadata), ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
-  }
+  if (opts.metadataDirective === 'REPLACE') out.metadataDirective = 'REPLACE';
   return out;
 }

@@ -9,10 +9,10 @@ import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
+import type { ObjectOptions } from '../engine/object-settings.js';
 import type { Emit, TransferEvent } from '../report/events.js';
 import { connect, connectSource, recordedConnection, type SourceConnected } from './connect.js';
 import { checkCopyFlags, recordedCopy } from './copy-options.js';
-import { replaceMeta } from './copy-flags.js';
 import { BufferBudget } from '../engine/memory.js';
 import { Destination } from '../engine/destination.js';
 import { stat } from 'node:fs/promises';
@@ -45,6 +45,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     reporter.emit(e);
   };
   const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  const object = await withContentTypes(opts.object, src.kind !== 's3' && dst.kind === 's3');
   const sessions = checkpointDir
     ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
         store,
@@ -52,6 +53,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         endpoint,
         now: () => new Date(),
         options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env), ...recordedCopy(opts, source) },
+        object,
+        customerKey: opts.customerKey,
       })
     : undefined;
   const checkpoints = sessions?.checkpoints;
@@ -60,7 +63,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, source), { store, sourceStore: source?.store, signal: io.signal }).catch(
       (err: unknown) => {
         const url = src.kind === 's3' && (!source || isFromSource(err)) ? opts.source : opts.destination;
-        throw explainS3Error(err, { url, endpoint, sourceEndpoint: source?.endpoint });
+        throw explainS3Error(err, { url, endpoint, sourceEndpoint: source?.endpoint, customerKey: opts.customerKey !== undefined });
       },
     );
     const ctx: EngineContext = {
@@ -72,6 +75,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       parallel: opts.parallel,
       now: () => Date.now(),
       fsync: opts.fsync,
+      object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
     };
@@ -86,6 +90,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       copySession: sessions?.copySession,
       endpoint,
       sourceEndpoint: source?.endpoint,
+      customerKey: opts.customerKey !== undefined,
     });
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
@@ -98,10 +103,18 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
 
 type Saved = Extract<TransferEvent, { type: 'saved' }>;
 
+/** Content-Type guesses (mime-db) are loaded only when uploads will make them. */
+async function withContentTypes(object: ObjectOptions, uploads: boolean): Promise<ObjectOptions> {
+  if (!uploads || !object.guessContentType || object.settings.headers?.contentType !== undefined) return object;
+  const { default: mime } = await import('mime');
+  return { ...object, typeOf: (name) => mime.getType(name) };
+}
+
 async function planOptions(opts: CpOptions, checkpointDir: string | undefined, source: SourceConnected | undefined): Promise<PlanOptions> {
   return {
     sourceEndpoint: source?.streamed ? source.endpoint : undefined,
-    replace: opts.metadataDirective === 'REPLACE' ? replaceMeta(opts.metadata, opts.contentType) : undefined,
+    // REPLACE: the run's --metadata and header flags (no guessing from the key), none of the source's.
+    replace: opts.metadataDirective === 'REPLACE' ? { metadata: opts.object.metadata, settings: { headers: opts.object.settings.headers ?? {} } } : undefined,
     recursive: opts.recursive,
     update: opts.update,
     filter: compileFilter(opts.filters),

@@ -8,8 +8,12 @@ const EPILOG = [
   'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
+  'Content-Type is guessed from the extension (mime-db); none for an unknown one. SSE-C: --sse-c-key fileb://FILE (32 bytes) or S3XFER_SSE_C_KEY (base64), https:// only; never stored.',
   'Defaults for most flags: S3XFER_<FLAG> variables (S3XFER_CHECKPOINT_DIR, S3XFER_PART_SIZE, …) or ~/.config/s3xfer/config.yaml; a flag wins over the environment, which wins over the file.',
 ].join('\n\n');
+
+const OBJECT = 'Object (uploads):';
+const ENCRYPTION = 'Encryption:';
 
 /** Flags every command takes. No yargs defaults: "not given" must stay visible for flag > env > config. */
 function globalOptions<T>(y: Argv<T>) {
@@ -36,6 +40,19 @@ function globalOptions<T>(y: Argv<T>) {
       group: 'Connection:',
       global: true,
     })
+    .option('request-payer', {
+      type: 'string',
+      describe: 'requester: say on every request that you pay for it (buckets with Requester Pays)',
+      group: 'Connection:',
+      global: true,
+    })
+    .option('sse-c', { type: 'string', describe: 'AES256: objects are encrypted with your own key (SSE-C; needs --sse-c-key and https://)', group: ENCRYPTION, global: true })
+    .option('sse-c-key', {
+      type: 'string',
+      describe: 'fileb://FILE holding the 32-byte SSE-C key (or S3XFER_SSE_C_KEY, base64); sent with every read and write, never stored',
+      group: ENCRYPTION,
+      global: true,
+    })
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
@@ -43,6 +60,25 @@ function globalOptions<T>(y: Argv<T>) {
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
+
+/** What uploads set on objects: text flags, checked in object-args.ts. */
+const OBJECT_FLAGS: Record<string, [group: string, describe: string]> = {
+  'content-type': [OBJECT, 'Content-Type of every object uploaded (default: guessed from the extension)'],
+  'cache-control': [OBJECT, "Cache-Control, e.g. 'max-age=3600'"],
+  'content-disposition': [OBJECT, "Content-Disposition, e.g. 'attachment'"],
+  'content-encoding': [OBJECT, 'Content-Encoding, e.g. gzip (never guessed)'],
+  'content-language': [OBJECT, 'Content-Language, e.g. en'],
+  expires: [OBJECT, 'Expires, an ISO 8601 time'],
+  metadata: [OBJECT, 'user metadata: k=v,k2=v2 or JSON {"k":"v"}'],
+  'storage-class': [OBJECT, 'STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, GLACIER, … (uploads and copies)'],
+  acl: [OBJECT, 'canned ACL: private, public-read, bucket-owner-full-control, … (uploads and copies)'],
+  tagging: [OBJECT, 'object tags, URL-encoded: k=v&k2=v2'],
+  sse: [ENCRYPTION, 'AES256 (SSE-S3) or aws:kms (SSE-KMS): server-side encryption (uploads and copies)'],
+  'sse-kms-key-id': [ENCRYPTION, "the KMS key for --sse aws:kms (default: the server's)"],
+};
+
+const textOptions = (flags: Record<string, [string, string]>) =>
+  Object.fromEntries(Object.entries(flags).map(([name, [group, describe]]) => [name, { type: 'string' as const, group, describe }]));
 
 /** `cp`'s own flags and examples (the shared ones come from globalOptions). */
 function cpFlags<T>(y: Argv<T>) {
@@ -62,16 +98,16 @@ function cpFlags<T>(y: Argv<T>) {
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
     .option('metadata-directive', {
       type: 'string',
-      describe: "S3 → S3: COPY the source's metadata and headers (default) or REPLACE them with --metadata and --content-type",
+      describe: "S3 → S3: COPY the source's metadata and headers (default) or REPLACE them with --metadata and the header flags",
       group: 'S3 → S3 copies:',
     })
-    .option('metadata', { type: 'string', describe: 'with REPLACE: user metadata, k=v,k2=v2 or {"k":"v"} (repeatable)', group: 'S3 → S3 copies:' })
-    .option('content-type', { type: 'string', describe: 'with REPLACE: the Content-Type of the copies', group: 'S3 → S3 copies:' })
     .option('source-endpoint-url', { type: 'string', describe: "the source's endpoint, when it is another server (bytes stream through s3xfer)", group: 'S3 → S3 copies:' })
     .option('source-profile', { type: 'string', describe: "AWS profile for the source (another account); its endpoint_url too", group: 'S3 → S3 copies:' })
     .option('source-region', { type: 'string', describe: "the source bucket's region (default: the source profile's, else the destination's)", group: 'S3 → S3 copies:' })
     .option('source-ca-bundle', { type: 'string', describe: "PEM file of the CAs to trust for an https:// source (default: --ca-bundle's)", group: 'S3 → S3 copies:' })
     .option('source-no-verify-ssl', { type: 'boolean', describe: "do not check the source's TLS certificate (insecure)", group: 'S3 → S3 copies:' })
+    .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: OBJECT })
+    .options(textOptions(OBJECT_FLAGS))
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
     .example('$0 cp -r -u ./data s3://backups/data/ --checkpoint-dir .ckpt', 'upload what changed in a tree; resumable')
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
@@ -79,7 +115,9 @@ function cpFlags<T>(y: Argv<T>) {
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
     .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
     .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old:9000', 'from another server (streamed; --source-profile for another account)')
-    .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)');
+    .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)')
+    .example("$0 cp -r ./site s3://www/ --cache-control 'max-age=300' --acl public-read", 'a static site: Content-Type guessed per file')
+    .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */
@@ -152,6 +190,18 @@ function uploadsCommands<T>(y: Argv<T>, found: Found) {
     .demandCommand(1, 'name a subcommand: ls or abort');
 }
 
+/**
+ * yargs renders the whole help text after every command it runs, to have it
+ * ready should the command's promise reject (26 ms of a 240 ms start-up,
+ * measured by profile). Our fail() handler never prints help, so that text is
+ * never used: skip it. Guarded: a yargs without this internal hook just renders it.
+ */
+function skipHelpCache(parser: unknown): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = (parser as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 /** argv → a typed command. Pure apart from printing --help/--version/completion through yargs. */
 export async function parseArgs(
   argv: string[],
@@ -202,6 +252,7 @@ export async function parseArgs(
       if (err instanceof UsageError) throw err;
       throw new UsageError(`${msg ?? err?.message ?? 'invalid arguments'} (see s3xfer --help)`);
     });
+  skipHelpCache(parser);
   await parser.parseAsync(argv, {}, (_err, _argv, out) => {
     output = out;
   });

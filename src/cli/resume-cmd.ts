@@ -8,6 +8,7 @@ import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
 import { requireCheckpointDir } from './connect.js';
 import { runCp } from './cp.js';
 import { confirmResume, type Confirmed } from './resume-confirm.js';
+import { objectOptionsFrom } from './object-args.js';
 
 /** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
 export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
@@ -26,6 +27,7 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     addressingStyle: o.addressingStyle,
     retries: o.retries,
     checkpointDir,
+    object: recordedObjectOptions(cp, common),
     source,
     destination,
     recursive: false,
@@ -41,10 +43,23 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     fsync: false,
     encodedPaths: true,
     sourceConnection: o.source ? { sourceProfile: o.source.profile, sourceRegion: o.source.region, sourceEndpointUrl: o.source.endpointUrl } : {},
-    metadataDirective: o.replace ? 'REPLACE' : undefined,
-    metadata: o.replace ? [JSON.stringify(o.replace.metadata)] : [],
-    contentType: o.replace?.contentType,
+    metadataDirective: o.metadataDirective,
+    objectFlags: [],
   };
+}
+
+/**
+ * What the object gets, as recorded: the record names each option by its flag, so it is read (and
+ * checked) as flags would be. The Content-Type recorded is the one guessed then. An SSE-C key must be
+ * given again (--sse-c-key): only its MD5 was kept.
+ */
+function recordedObjectOptions(cp: Checkpoint, common: CommonOptions) {
+  const { 'sse-c-key-md5': _md5, ...flags } = cp.object ?? {};
+  try {
+    return objectOptionsFrom({ ...flags, 'guess-mime-type': false }, {}, {}, common.customerKey !== undefined);
+  } catch (err) {
+    throw new UsageError(`checkpoint ${cp.id} records options that cannot be used (${(err as Error).message}): remove it with \`s3xfer checkpoint clean ${cp.id}\``);
+  }
 }
 
 /** `s3xfer resume ID… | --all`: finish transfers without retyping their commands. */

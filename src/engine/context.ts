@@ -3,6 +3,7 @@ import type { RetryPolicy } from './retry.js';
 import type { ObjectStore } from './store.js';
 import type { BufferBudget } from './memory.js';
 import type { Destination } from './destination.js';
+import type { ObjectOptions } from './object-settings.js';
 
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
@@ -21,4 +22,6 @@ export interface EngineContext {
   memory: BufferBudget;
   /** fsync downloaded files before renaming them into place (survives power loss; slower). */
   fsync: boolean;
+  /** What uploads set on the objects they write (headers, class, tags, encryption); none when absent. */
+  object?: ObjectOptions | undefined;
 }

@@ -34,13 +34,21 @@ export async function headSource(ctx: EngineContext, job: CopyJob): Promise<Obje
 
 /**
  * What the copy writes besides the bytes: the source's metadata and headers (COPY), or the
- * command line's (REPLACE). REPLACE keeps the source's recorded `mtime` unless the command line
- * sets one: it is s3xfer's bookkeeping (`-u`, the mtime a download restores), not the user's.
+ * command line's (REPLACE); the source's tags either way (as S3's CopyObject); the run's storage
+ * class, ACL and encryption. REPLACE keeps the source's recorded `mtime`: it is s3xfer's
+ * bookkeeping (`-u`, the mtime a download restores), not the user's.
  */
-export function metaFor(job: CopyJob, head: ObjectInfo): ObjectMeta {
-  if (!job.replace) return { metadata: head.metadata ?? {}, headers: head.headers ?? {} };
+export function metaFor(ctx: EngineContext, job: CopyJob, head: ObjectInfo, tags?: Record<string, string>): ObjectMeta {
+  const asked = ctx.object?.settings;
+  const settings = { storageClass: asked?.storageClass, acl: asked?.acl, sse: asked?.sse, tagging: taggingOf(tags) };
+  if (!job.replace) return { metadata: head.metadata ?? {}, settings: { ...settings, headers: head.headers } };
   const mtime = head.metadata?.mtime;
-  return { metadata: { ...(mtime !== undefined ? { mtime } : {}), ...job.replace.metadata }, headers: job.replace.headers };
+  return { metadata: { ...job.replace.metadata, ...(mtime !== undefined ? { mtime } : {}) }, settings: { ...settings, headers: job.replace.settings.headers } };
+}
+
+/** Tags as S3 takes them on PUT and CreateMultipartUpload (`x-amz-tagging`): a URL query string. */
+function taggingOf(tags: Record<string, string> | undefined): string | undefined {
+  return tags && Object.keys(tags).length > 0 ? new URLSearchParams(tags).toString() : undefined;
 }
 
 /**
@@ -68,7 +76,7 @@ export async function multipartCopy(
 ): Promise<UploadResult> {
   const partSize = job.partSize!;
   const partCount = splitParts(job.source.size, partSize).length;
-  const target = { id: job.id, bucket: job.bucket, key: job.key, ...how.meta, checksums: how.checksums, partSize, partCount, name: sourceUrl(job) };
+  const target = { id: job.id, bucket: job.bucket, key: job.key, metadata: how.meta.metadata, settings: how.meta.settings, checksums: how.checksums, partSize, partCount, name: sourceUrl(job) };
   const out = await uploadMultipart(ctx, target, how.parts, session).catch(changedAs(job));
   return {
     bytesSent: job.source.size - out.bytesSkipped,

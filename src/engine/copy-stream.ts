@@ -38,13 +38,13 @@ function readAreaOf(buf: Buffer): Buffer {
  */
 export async function streamCopy(ctx: EngineContext, job: CopyJob, session?: UploadSession): Promise<UploadResult> {
   const head = await headSource(ctx, job);
-  const meta = { ...metaFor(job, head), tags: await sourceTags(ctx, job) };
+  const meta = metaFor(ctx, job, head, await sourceTags(ctx, job));
   const name = sourceUrl(job);
   if (job.partSize === undefined) {
     await withRetry(
       () =>
         sendRemoteRange(ctx, job, { offset: 0, size: job.source.size, whole: head }, async (body, crc) => {
-          await ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c: crc, ...meta }, ctx.signal);
+          await ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c: crc, metadata: meta.metadata, settings: meta.settings }, ctx.signal);
         }),
       { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, name) },
     ).catch(changedAs(job));

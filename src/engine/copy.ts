@@ -28,8 +28,8 @@ async function serverCopy(ctx: EngineContext, job: CopyJob, session?: UploadSess
   const name = sourceUrl(job);
   if (job.partSize === undefined) {
     // REPLACE keeps the recorded mtime: the source's metadata is needed (one HEAD); COPY needs none.
-    const replace = job.replace ? metaFor(job, await headSource(ctx, job)) : undefined;
-    await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key, replace }, ctx.signal), {
+    const replace = job.replace ? metaFor(ctx, job, await headSource(ctx, job)) : undefined;
+    await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key, settings: ctx.object?.settings, replace }, ctx.signal), {
       policy: ctx.retry,
       signal: ctx.signal,
       onRetry: retryReporter(ctx, name),
@@ -38,7 +38,7 @@ async function serverCopy(ctx: EngineContext, job: CopyJob, session?: UploadSess
     return { bytesSent: job.source.size };
   }
   // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
-  const meta = { ...metaFor(job, await headSource(ctx, job)), tags: await sourceTags(ctx, job) };
+  const meta = metaFor(ctx, job, await headSource(ctx, job), await sourceTags(ctx, job));
   return multipartCopy(ctx, job, { meta, checksums: false, parts: copyPartSource(ctx, job, source) }, session);
 }
 

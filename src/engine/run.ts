@@ -5,6 +5,7 @@ import { formatS3 } from '../location.js';
 import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
 import { copyObject } from './copy.js';
 import { uploadStream } from './upload-stream.js';
+import { metadataFor, NO_OBJECT_OPTIONS, settingsFor } from './object-settings.js';
 import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
@@ -30,6 +31,8 @@ export interface RunOptions {
   endpoint?: string | undefined;
   /** An S3 → S3 copy's source endpoint, when it has its own connection. */
   sourceEndpoint?: string | undefined;
+  /** An SSE-C key was given (for what a refusal means). */
+  customerKey?: boolean | undefined;
 }
 
 export interface RunSummary {
@@ -117,7 +120,9 @@ async function runItem(
       const job = { ...item.job, id };
       result = await copyObject(ctx, job, opts.copySession?.(job));
     } else {
-      const target = { id, bucket: item.bucket, key: item.key, metadata: { mtime: encodeMtime(ctx.now()) }, partSize: opts.streamPartSize };
+      const object = ctx.object ?? NO_OBJECT_OPTIONS;
+      const metadata = metadataFor(object, { mtime: encodeMtime(ctx.now()) });
+      const target = { id, bucket: item.bucket, key: item.key, metadata, settings: settingsFor(object, item.key), partSize: opts.streamPartSize };
       const out = await uploadStream(ctx, target, opts.stdin as AsyncIterable<Buffer>);
       result = { bytesSent: out.size, size: out.size };
     }
@@ -137,7 +142,7 @@ async function runItem(
     if (isAbort(err) || ctx.signal.aborted) return;
     const [url, local] =
       item.action === 'download' ? [source, destination] : item.action === 'copy' ? [isFromSource(err) ? source : destination, undefined] : [destination, source];
-    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, sourceEndpoint: opts.sourceEndpoint });
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, sourceEndpoint: opts.sourceEndpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);

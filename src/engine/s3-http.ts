@@ -5,11 +5,11 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
-import { objectHeaderFields, taggingOf } from './object-headers.js';
 import type { DataPath, GetInput, GetOutput, PartInput, PutInput } from './store.js';
 import { bodySize, type RequestBody } from './file-body.js';
 import { ConnectionPool, SocketBody } from './http-connection.js';
 import { checkContentRange, errorText, getOutput, getRequest, header, requestHead } from './s3-get.js';
+import { customerKeyHeaders, settingsHeaders } from './object-wire.js';
 
 /**
  * The byte path, without the SDK's per-request machinery: measured here, the
@@ -31,6 +31,8 @@ export interface DataPathOptions {
   stallTimeoutMs: number;
   /** The SDK's measured clock skew, in ms. */
   clockOffsetMs: () => number;
+  /** --request-payer requester: every request says the requester pays. */
+  requestPayer?: boolean | undefined;
 }
 
 
@@ -157,6 +159,7 @@ export class S3DataPath implements DataPath {
     const t = this.target(bucket, key);
     const host = t.port ? `${t.hostname}:${t.port}` : t.hostname;
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...opts.headers };
+    if (this.opts.requestPayer) headers['x-amz-request-payer'] = 'requester';
     if (opts.body) headers['content-length'] = String(bodySize(opts.body));
     const signed = await this.signer.sign(
       { method, protocol: t.protocol, hostname: t.hostname, port: t.port, path: t.path, query: opts.query ?? {}, headers },
@@ -254,10 +257,8 @@ export class S3DataPath implements DataPath {
   }
 
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
-    const headers: Record<string, string> = { 'x-amz-checksum-crc32c': input.crc32c, ...objectHeaderFields(input.headers) };
+    const headers: Record<string, string> = { 'x-amz-checksum-crc32c': input.crc32c, ...settingsHeaders(input.settings), ...customerKeyHeaders(input.customerKey) };
     for (const [k, v] of Object.entries(input.metadata)) headers[`x-amz-meta-${k}`] = v;
-    const tagging = taggingOf(input.tags);
-    if (tagging) headers['x-amz-tagging'] = tagging;
     return this.putBody(input.bucket, input.key, input.body, headers, undefined, signal);
   }
 
@@ -266,7 +267,7 @@ export class S3DataPath implements DataPath {
       input.bucket,
       input.key,
       input.body,
-      { 'x-amz-checksum-crc32c': input.crc32c },
+      { 'x-amz-checksum-crc32c': input.crc32c, ...customerKeyHeaders(input.customerKey) },
       { partNumber: String(input.partNumber), uploadId: input.uploadId },
       signal,
     );

@@ -13,9 +13,30 @@ import {
 } from '@aws-sdk/client-s3';
 import { decodeMtime } from './model.js';
 import { SdkDataPath } from './sdk-data-path.js';
-import { headerFields, taggingOf } from './object-headers.js';
 import { isNotFound } from './s3-errors.js';
-import { etagIsMd5, type CopySource, type DataPath, type ObjectMeta, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
+import { copySourceKeyFields, customerKeyFields, settingsFields } from './object-wire.js';
+import {
+  etagIsMd5,
+  type CopySource,
+  type CustomerKey,
+  type DataPath,
+  type GetInput,
+  type GetOutput,
+  type ObjectInfo,
+  type ObjectMeta,
+  type ObjectSettings,
+  type ObjectStore,
+  type PartInfo,
+  type PartInput,
+  type PutInput,
+  type UploadInfo,
+} from './store.js';
+
+/** What every request for an object's bytes of this run carries. */
+export interface StoreAccess {
+  /** --sse-c: the key of every object read or written (uploads, downloads, both sides of a copy). */
+  customerKey?: CustomerKey | undefined;
+}
 
 /**
  * The S3 adapter of the object-store port: control calls (list, head, the
@@ -26,23 +47,27 @@ import { etagIsMd5, type CopySource, type DataPath, type ObjectMeta, type Object
 export class S3Store implements ObjectStore {
   private readonly data: DataPath;
 
+  private readonly key: CustomerKey | undefined;
+
   constructor(
     private readonly client: S3Client,
     data?: DataPath,
+    access: StoreAccess = {},
   ) {
     this.data = data ?? new SdkDataPath(client);
+    this.key = access.customerKey;
   }
 
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
-    return this.data.put(input, signal);
+    return this.data.put({ ...input, customerKey: this.key }, signal);
   }
 
   uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }> {
-    return this.data.uploadPart(input, signal);
+    return this.data.uploadPart({ ...input, customerKey: this.key }, signal);
   }
 
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {
-    return this.data.get(input, signal);
+    return this.data.get({ ...input, customerKey: this.key }, signal);
   }
 
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
@@ -58,7 +83,7 @@ export class S3Store implements ObjectStore {
 
   async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...customerKeyFields(this.key) }), {
         abortSignal: signal,
       });
       return {
@@ -92,14 +117,14 @@ export class S3Store implements ObjectStore {
   }
 
   async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number> {
-    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber }), {
+    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber, ...customerKeyFields(this.key) }), {
       abortSignal: signal,
     });
     return out.ContentLength ?? 0;
   }
 
   async createMultipartUpload(
-    input: { bucket: string; key: string; metadata: Record<string, string>; headers?: ObjectHeaders | undefined; tags?: Record<string, string> | undefined; checksums?: boolean | undefined },
+    input: { bucket: string; key: string; metadata: Record<string, string>; settings?: ObjectSettings | undefined; checksums?: boolean | undefined },
     signal: AbortSignal,
   ): Promise<string> {
     const out = await this.client.send(
@@ -107,8 +132,8 @@ export class S3Store implements ObjectStore {
         Bucket: input.bucket,
         Key: input.key,
         Metadata: input.metadata,
-        ...headerFields(input.headers),
-        Tagging: taggingOf(input.tags),
+        ...settingsFields(input.settings),
+        ...customerKeyFields(this.key),
         ChecksumAlgorithm: input.checksums === false ? undefined : 'CRC32C',
       }),
       { abortSignal: signal },
@@ -117,7 +142,10 @@ export class S3Store implements ObjectStore {
     return out.UploadId;
   }
 
-  async copyObject(input: { source: CopySource; bucket: string; key: string; replace?: ObjectMeta | undefined }, signal: AbortSignal): Promise<{ etag: string }> {
+  async copyObject(
+    input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined; replace?: ObjectMeta | undefined },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }> {
     const { replace } = input;
     const out = await this.client.send(
       new CopyObjectCommand({
@@ -125,8 +153,13 @@ export class S3Store implements ObjectStore {
         Key: input.key,
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
+        // COPY: headers and metadata come from the source; REPLACE: the command line's. Class, ACL and
+        // encryption as asked; tags are the source's (the server's default TaggingDirective COPY).
         MetadataDirective: replace ? 'REPLACE' : 'COPY',
-        ...(replace ? { Metadata: replace.metadata, ...headerFields(replace.headers) } : {}),
+        ...(replace ? { Metadata: replace.metadata } : {}),
+        ...settingsFields({ headers: replace?.settings.headers, storageClass: input.settings?.storageClass, acl: input.settings?.acl, sse: input.settings?.sse }),
+        ...customerKeyFields(this.key),
+        ...copySourceKeyFields(this.key),
       }),
       { abortSignal: signal },
     );
@@ -146,6 +179,8 @@ export class S3Store implements ObjectStore {
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
         CopySourceRange: `bytes=${input.range.start}-${input.range.end}`,
+        ...customerKeyFields(this.key),
+        ...copySourceKeyFields(this.key),
       }),
       { abortSignal: signal },
     );
@@ -155,7 +190,7 @@ export class S3Store implements ObjectStore {
   listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]> {
     return collect(
       pages<PartInfo, string>(async (marker) => {
-        const out = await this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: signal });
+        const out = await this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker, ...customerKeyFields(this.key) }), { abortSignal: signal });
         const items = (out.Parts ?? []).flatMap((p) =>
           p.PartNumber === undefined ? [] : [{ partNumber: p.PartNumber, size: p.Size ?? 0, etag: p.ETag ?? '', crc32c: p.ChecksumCRC32C }],
         );
@@ -177,6 +212,8 @@ export class S3Store implements ObjectStore {
         MultipartUpload: {
           Parts: input.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, ChecksumCRC32C: p.crc32c })),
         },
+        // MinIO (and S3, for uploads with checksums) wants the SSE-C key to complete.
+        ...customerKeyFields(this.key),
       }),
       { abortSignal: signal },
     );

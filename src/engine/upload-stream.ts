@@ -6,6 +6,7 @@ import type { BufferBudget } from './memory.js';
 import { MAX_PARTS } from './model.js';
 import { uploadMultipart, type PartSource } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
+import type { ObjectSettings } from './store.js';
 
 /** A part read from the stream: its bytes stay in one budget buffer until the part is settled. */
 interface BufferedPart {
@@ -19,6 +20,7 @@ export interface StreamTarget {
   bucket: string;
   key: string;
   metadata: Record<string, string>;
+  settings?: ObjectSettings | undefined;
   partSize: number;
 }
 
@@ -58,7 +60,7 @@ async function putWhole(ctx: EngineContext, target: StreamTarget, only: Buffered
   const body = only ? only.buf.subarray(0, only.size) : Buffer.alloc(0);
   try {
     const crc = uint32Base64(crc32c(body));
-    await withRetry(() => ctx.store.put({ bucket: target.bucket, key: target.key, body, crc32c: crc, metadata: target.metadata }, ctx.signal), {
+    await withRetry(() => ctx.store.put({ bucket: target.bucket, key: target.key, body, crc32c: crc, metadata: target.metadata, settings: target.settings }, ctx.signal), {
       policy: ctx.retry,
       signal: ctx.signal,
       onRetry: retryReporter(ctx, '-'),

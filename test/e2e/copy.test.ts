@@ -84,7 +84,7 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
   it('--metadata-directive REPLACE: CopyObject and a multipart copy take the command line metadata and Content-Type, the recorded mtime kept', async () => {
     await put('r.txt', 'hello', { ContentType: 'text/plain', CacheControl: 'max-age=60', Metadata: { mtime: '1700000003.000', owner: 'ops' } });
     await put('r.bin', bytesOf(12 * MiB, 9), { ContentType: 'text/plain', CacheControl: 'max-age=60', Metadata: { mtime: '1700000004.000', owner: 'ops' } });
-    const replace = ['--metadata-directive', 'replace', '--content-type', 'application/json', '--metadata', '{"team":"web"}', '--metadata', 'tier=gold'];
+    const replace = ['--metadata-directive', 'replace', '--content-type', 'application/json', '--metadata', '{"team":"web","tier":"gold"}'];
     const small = await runCli(['cp', '--no-progress', ...replace, `s3://${bucket}/r.txt`, `s3://${other}/r.txt`], { env });
     const big = await runCli(['cp', ...RESUME_FLAGS, ...replace, `s3://${bucket}/r.bin`, `s3://${other}/r.bin`], { env });
     expect(small.code, small.stderr).toBe(0);
@@ -108,10 +108,10 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     const out = await Promise.all(cases.map((args) => runCli(['--no-progress', ...args], { env })));
     expect(out.map((r) => r.code)).toEqual([2, 2, 2, 2]);
     expect(out.map((r) => r.stderr.trim().split('\n').length)).toEqual([1, 1, 1, 1]);
-    expect(out[0]!.stderr).toMatch(/add --metadata-directive REPLACE/);
+    expect(out[0]!.stderr).toMatch(/--metadata on a copy replaces the source's: add --metadata-directive REPLACE/);
     expect(out[1]!.stderr).toMatch(/apply to S3 → S3 copies only/);
     expect(out[2]!.stderr).toMatch(/use COPY or REPLACE/);
-    expect(out[3]!.stderr).toMatch(/invalid --metadata key 'bad key'/);
+    expect(out[3]!.stderr).toMatch(/invalid --metadata: key 'bad key'/);
     await expect(head(other, 'flags.txt')).rejects.toThrow();
   });
 

@@ -101,9 +101,9 @@ describe('TLS options', () => {
 
 describe('S3 → S3 flags: flag > S3XFER_* > config file, each checked', () => {
   it('--source-* and --metadata-directive from the command line', async () => {
-    const o = await parse(['--source-endpoint-url', 'http://old:9000', '--source-profile', 'old', '--source-region', 'eu-west-1', '--source-no-verify-ssl', '--metadata-directive', 'replace', '--metadata', 'a=1', '--metadata', 'b=2', '--content-type', 'text/x']);
+    const o = await parse(['--source-endpoint-url', 'http://old:9000', '--source-profile', 'old', '--source-region', 'eu-west-1', '--source-no-verify-ssl', '--metadata-directive', 'replace', '--metadata', 'a=1,b=2', '--content-type', 'text/x']);
     expect(o.sourceConnection).toEqual({ sourceEndpointUrl: 'http://old:9000', sourceProfile: 'old', sourceRegion: 'eu-west-1', sourceCaBundle: undefined, sourceVerifySsl: false });
-    expect([o.metadataDirective, o.metadata, o.contentType]).toEqual(['REPLACE', ['a=1', 'b=2'], 'text/x']);
+    expect([o.metadataDirective, o.objectFlags, o.object.metadata, o.object.settings.headers?.contentType]).toEqual(['REPLACE', ['--metadata', '--content-type'], { a: '1', b: '2' }, 'text/x']);
   });
 
   it('from S3XFER_SOURCE_* and the config file; the flag wins', async () => {

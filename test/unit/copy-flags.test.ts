@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { metadataDirective, parseMetadata, replaceMeta } from '../../src/cli/copy-flags.js';
+import { metadataDirective } from '../../src/cli/copy-flags.js';
+import type { EngineContext } from '../../src/engine/context.js';
 import { metaFor } from '../../src/engine/copy-source.js';
 import type { CopyJob } from '../../src/engine/model.js';
 import type { ObjectInfo } from '../../src/engine/store.js';
@@ -8,31 +9,8 @@ import { parseLocation } from '../../src/location.js';
 import { compileFilter } from '../../src/plan/filter.js';
 import { planCopy } from '../../src/plan/plan.js';
 
-describe('--metadata', () => {
-  it.each([
-    [['a=1,b=2'], { a: '1', b: '2' }],
-    [['Team=web'], { team: 'web' }],
-    [['a=x=y'], { a: 'x=y' }],
-    [['a='], { a: '' }],
-    [['{"k":"v","K2":"w"}'], { k: 'v', k2: 'w' }],
-    [['a=1', 'a=2,b=3'], { a: '2', b: '3' }],
-  ])('%j → %j', (values, expected) => {
-    expect(parseMetadata(values)).toEqual(expected);
-  });
-
-  it.each([
-    [['=1'], /write k=v,k2=v2/],
-    [['novalue'], /write k=v,k2=v2/],
-    [['bad key=1'], /invalid --metadata key 'bad key'/],
-    [['a=caf\u00e9'], /printable ASCII/],
-    [['a=line\nbreak'], /printable ASCII/],
-    [['{"a":1}'], /a JSON object of strings/],
-    [['{"a":'], /not valid JSON/],
-  ])('%j is refused', (values, message) => {
-    expect(() => parseMetadata(values)).toThrow(message);
-  });
-
-  it('--metadata-directive takes COPY or REPLACE in any case', () => {
+describe('--metadata-directive', () => {
+  it('takes COPY or REPLACE in any case', () => {
     expect(metadataDirective('replace', '--metadata-directive')).toBe('REPLACE');
     expect(() => metadataDirective('MOVE', '--metadata-directive')).toThrow(/use COPY or REPLACE/);
   });
@@ -41,18 +19,18 @@ describe('--metadata', () => {
 describe('what a copy writes (metaFor)', () => {
   const head = { metadata: { mtime: '1700000000.000', owner: 'ops' }, headers: { contentType: 'text/plain', cacheControl: 'no-cache' } } as unknown as ObjectInfo;
   const job = (replace?: CopyJob['replace']) => ({ replace }) as CopyJob;
+  const ctx = { object: { settings: { storageClass: 'STANDARD_IA', headers: { contentType: 'ignored/guess' } }, metadata: {}, guessContentType: true } } as unknown as EngineContext;
 
-  it('COPY: the source metadata and headers', () => {
-    expect(metaFor(job(), head)).toEqual({ metadata: head.metadata, headers: head.headers });
-  });
-  it('REPLACE: the command line only, but the recorded mtime kept', () => {
-    expect(metaFor(job(replaceMeta(['team=web'], 'application/json')), head)).toEqual({
-      metadata: { mtime: '1700000000.000', team: 'web' },
-      headers: { contentType: 'application/json' },
+  it("COPY: the source's metadata, headers and tags; the run's storage class", () => {
+    expect(metaFor(ctx, job(), head, { team: 'a b' })).toEqual({
+      metadata: head.metadata,
+      settings: { headers: head.headers, storageClass: 'STANDARD_IA', acl: undefined, sse: undefined, tagging: 'team=a+b' },
     });
   });
-  it('REPLACE: an mtime on the command line wins', () => {
-    expect(metaFor(job(replaceMeta(['mtime=1.000'], undefined)), head).metadata).toEqual({ mtime: '1.000' });
+  it('REPLACE: the command line only, but the recorded mtime kept', () => {
+    const m = metaFor(ctx, job({ metadata: { team: 'web', mtime: '1.000' }, settings: { headers: { contentType: 'application/json' } } }), head);
+    expect(m.metadata).toEqual({ mtime: '1700000000.000', team: 'web' });
+    expect(m.settings.headers).toEqual({ contentType: 'application/json' });
   });
 });
 
