@@ -40,6 +40,13 @@ export const configSchema = z
     tagging: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))]),
     sse: z.enum(['AES256', 'aws:kms']),
     'sse-kms-key-id': z.string().min(1),
+    bwlimit: z.union([z.string(), z.number()]),
+    'min-size': z.union([z.string(), z.number()]),
+    'max-size': z.union([z.string(), z.number()]),
+    'min-age': z.string(),
+    'max-age': z.string(),
+    'newer-than': z.string(),
+    'older-than': z.string(),
   })
   .partial()
   .strict();

@@ -42,6 +42,13 @@ export const CONFIG_KEYS = [
   'tagging',
   'sse',
   'sse-kms-key-id',
+  'bwlimit',
+  'min-size',
+  'max-size',
+  'min-age',
+  'max-age',
+  'newer-than',
+  'older-than',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 /** `metadata` and `tagging` may be maps in the file; the rest are scalars. */

@@ -121,3 +121,6 @@ export class LockedError extends TransferError {}
 
 /** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
 export class UnsafeDestinationError extends TransferError {}
+
+/** The reader of standard output went away (`| head -c 100`): the download to it stops, quietly (exit 0), never retried. */
+export class OutputClosedError extends TransferError {}

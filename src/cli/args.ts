@@ -2,10 +2,11 @@ import { UsageError } from '../errors.js';
 import { pick, type Config } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
-import { filterRulesFromArgv, type FilterRule } from '../plan/filter.js';
+import { filterRulesFromArgv, type FilterBounds, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
 import { metadataDirective, type MetadataDirective, type SourceConnectionFlags } from './copy-flags.js';
-import { checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout } from './values.js';
+import { bytesPerSecond, checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout, timeOrAge } from './values.js';
+import { parseSize } from '../size.js';
 import { customerKeyFrom, objectOptionsFrom, requestPayerFrom } from './object-args.js';
 import type { ObjectOptions } from '../engine/object-settings.js';
 import type { CustomerKey } from '../engine/store.js';
@@ -59,6 +60,14 @@ export interface CpOptions extends CommonOptions {
   recursive: boolean;
   update: boolean;
   filters: FilterRule[];
+  /** Size and time bounds of --min-size … --older-than; trees only, like --include/--exclude. */
+  bounds: FilterBounds;
+  /** A filter was given on the command line (not only in the environment or config file). */
+  filterFlags?: boolean | undefined;
+  /** Bytes per second for the whole run, up and down; 0 for no limit. */
+  bwlimit: number;
+  /** One version of a single object to download or copy (--version-id). */
+  versionId?: string | undefined;
   bigfileThreshold: number;
   partSize: number | undefined;
   chunkSize: number;
@@ -82,7 +91,7 @@ export type Command =
   | { name: 'checkpoint ls'; options: CommonOptions }
   | { name: 'checkpoint show'; options: CommonOptions; id: string }
   | { name: 'checkpoint clean'; options: CommonOptions; ids: string[]; all: boolean; olderThanMs: number | undefined }
-  | { name: 'resume'; options: CommonOptions; ids: string[]; all: boolean }
+  | { name: 'resume'; options: CommonOptions; ids: string[]; all: boolean; bwlimit: number }
   | { name: 'uploads ls'; options: CommonOptions; url: string }
   | { name: 'uploads abort'; options: CommonOptions; url: string; olderThanMs: number | undefined; dryRun: boolean; force: boolean }
   | { name: 'none' };
@@ -141,10 +150,15 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     ...common,
     object: objectOptionsFrom(a, env, config, common.customerKey !== undefined),
     source: positional(a.source),
-    destination: positional(a.destination),
+    // A string positional reads a lone '-' as '' (yargs-parser): standard output when '-' was typed.
+    destination: a.destination === '' && argv.includes('-') ? '-' : positional(a.destination),
     recursive: Boolean(a.recursive),
     update: Boolean(a.update),
     filters: filterRulesFromArgv(argv),
+    bounds: boundsFrom(a, env, config),
+    filterFlags: FILTER_FLAGS.some((f) => a[f] !== undefined),
+    bwlimit: bwlimitFrom(a, env, config),
+    versionId: versionIdOf(a['version-id']),
     bigfileThreshold: checkThreshold(size('bigfile-threshold', '--bigfile-threshold') ?? DEFAULTS.bigfileThreshold),
     partSize: pick('part-size', a['part-size'] === undefined ? undefined : checkPartSize(a['part-size'] as string), env, config, checkPartSize),
     chunkSize: size('chunk-size', '--chunk-size') ?? DEFAULTS.chunkSize,
@@ -176,4 +190,38 @@ function sourceConnectionFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): S
     sourceCaBundle: pick('source-ca-bundle', a['source-ca-bundle'] as string | undefined, env, config, str),
     sourceVerifySsl: pick('source-verify-ssl', noVerify, env, config, (v) => flagBoolean(v, 'source-verify-ssl')),
   };
+}
+
+/** --bwlimit (cp and resume), else S3XFER_BWLIMIT, else the config file's; 0 for none. */
+export function bwlimitFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): number {
+  return pick('bwlimit', given(a.bwlimit, (v) => bytesPerSecond(v, '--bwlimit')), env, config, (v) => bytesPerSecond(v, 'bwlimit')) ?? 0;
+}
+
+const FILTER_FLAGS = ['include', 'exclude', 'min-size', 'max-size', 'min-age', 'max-age', 'newer-than', 'older-than'] as const;
+
+/** --min-size … --older-than, each from flag > env > config; an age and a time on one side combine (both must hold). */
+function boundsFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): FilterBounds {
+  const size = (key: 'min-size' | 'max-size') => pick(key, given(a[key], (v) => parseSize(v, `--${key}`)), env, config, (v) => parseSize(String(v), key));
+  const age = (key: 'min-age' | 'max-age') => pick(key, given(a[key], (v) => parseDuration(v, `--${key}`)), env, config, (v) => parseDuration(String(v), key));
+  const when = (key: 'newer-than' | 'older-than') => pick(key, given(a[key], (v) => timeOrAge(v, `--${key}`)), env, config, (v) => timeOrAge(v, key));
+  const newer = when('newer-than');
+  const older = when('older-than');
+  const maxAge = [age('max-age'), newer && 'ageMs' in newer ? newer.ageMs : undefined].filter((n) => n !== undefined);
+  const minAge = [age('min-age'), older && 'ageMs' in older ? older.ageMs : undefined].filter((n) => n !== undefined);
+  return {
+    minSize: size('min-size'),
+    maxSize: size('max-size'),
+    maxAgeMs: maxAge.length ? Math.min(...maxAge) : undefined,
+    minAgeMs: minAge.length ? Math.max(...minAge) : undefined,
+    newerThanMs: newer && 'atMs' in newer ? newer.atMs : undefined,
+    olderThanMs: older && 'atMs' in older ? older.atMs : undefined,
+  };
+}
+
+/** A version ID goes into a query string as it is: refuse what no server issues (empty, control characters). */
+function versionIdOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const id = String(value);
+  if (id === '' || /[\0-\x1f\x7f]/.test(id)) throw new UsageError(`invalid --version-id '${id}': give the ID S3 reports for the version (e.g. from aws s3api list-object-versions)`);
+  return id;
 }

@@ -15,6 +15,7 @@ import { connect, connectSource, recordedConnection, type SourceConnected } from
 import { checkCopyFlags, recordedCopy } from './copy-options.js';
 import { BufferBudget } from '../engine/memory.js';
 import { Destination } from '../engine/destination.js';
+import { Bandwidth } from '../engine/bandwidth.js';
 import { stat } from 'node:fs/promises';
 import { fileId } from '../plan/walk.js';
 import path from 'node:path';
@@ -26,6 +27,9 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const src = parseLocation(opts.source, io.cwd, opts.encodedPaths);
   const dst = parseLocation(opts.destination, io.cwd, opts.encodedPaths);
   checkCopyFlags(opts, src, dst);
+  // `cp s3://b/key -`: the object's bytes are all that goes to stdout; lines and --json events go to stderr.
+  const toStdout = dst.kind === 'stdin';
+  if (toStdout) io.claimStdout?.();
   const sockets = Math.max(opts.parallel * opts.jobs, 16);
   const conn = await connect(opts, io.env, sockets);
   const { client, store, endpoint } = conn;
@@ -35,8 +39,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   });
   const reporter = createReporter({
     json: opts.json,
-    progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && Boolean(io.stdout.isTTY),
-    stdout: io.stdout,
+    progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && (toStdout || Boolean(io.stdout.isTTY)),
+    stdout: toStdout ? io.stderr : io.stdout,
     stderr: io.stderr,
   });
   const saved: Saved[] = [];
@@ -44,7 +48,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     if (e.type === 'saved') saved.push(e);
     reporter.emit(e);
   };
-  const checkpointDir = opts.checkpointDir ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
+  // Standard output cannot be resumed across runs (what was written cannot be found again): no checkpoint.
+  const checkpointDir = opts.checkpointDir && !toStdout ? path.resolve(io.cwd, opts.checkpointDir) : undefined;
   const object = await withContentTypes(opts.object, src.kind !== 's3' && dst.kind === 's3');
   const sessions = checkpointDir
     ? (await import('../checkpoint/sessions.js')).checkpointSessions(checkpointDir, {
@@ -60,12 +65,16 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const checkpoints = sessions?.checkpoints;
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
-    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, source), { store, sourceStore: source?.store, signal: io.signal }).catch(
+    const plan = await planCopy(src, dst, await planOptions(opts, checkpointDir, startedAt, source), { store, sourceStore: source?.store, signal: io.signal }).catch(
       (err: unknown) => {
         const url = src.kind === 's3' && (!source || isFromSource(err)) ? opts.source : opts.destination;
         throw explainS3Error(err, { url, endpoint, sourceEndpoint: source?.endpoint, customerKey: opts.customerKey !== undefined });
       },
     );
+    // Filters choose among the files of a tree; a single file named on the command line is copied anyway.
+    if (!opts.recursive && opts.filterFlags) {
+      plan.warnings.push('--include/--exclude and the size and time filters apply to trees (-r); the single source named is copied as asked');
+    }
     const ctx: EngineContext = {
       store,
       sourceStore: source?.store,
@@ -78,6 +87,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       object,
       memory: new BufferBudget(DEFAULTS.memoryBudget),
       destination: new Destination(),
+      bandwidth: new Bandwidth(opts.bwlimit),
     };
     const summary = await runPlan(ctx, plan, {
       startedAt,
@@ -85,6 +95,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       dryRun: opts.dryRun,
       streamPartSize: opts.partSize ?? DEFAULTS.partSize,
       stdin: io.stdin,
+      stdout: io.stdout,
       uploadSession: sessions?.uploadSession,
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
@@ -92,6 +103,10 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       sourceEndpoint: source?.endpoint,
       customerKey: opts.customerKey !== undefined,
     });
+    if (toStdout && summary.interrupted) {
+      reporter.message('interrupted — standard output holds only the first part of the object; run the command again for all of it');
+      return ExitCode.interrupted;
+    }
     reporter.close();
     return exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
   } finally {
@@ -110,14 +125,15 @@ async function withContentTypes(object: ObjectOptions, uploads: boolean): Promis
   return { ...object, typeOf: (name) => mime.getType(name) };
 }
 
-async function planOptions(opts: CpOptions, checkpointDir: string | undefined, source: SourceConnected | undefined): Promise<PlanOptions> {
+async function planOptions(opts: CpOptions, checkpointDir: string | undefined, nowMs: number, source: SourceConnected | undefined): Promise<PlanOptions> {
   return {
     sourceEndpoint: source?.streamed ? source.endpoint : undefined,
     // REPLACE: the run's --metadata and header flags (no guessing from the key), none of the source's.
     replace: opts.metadataDirective === 'REPLACE' ? { metadata: opts.object.metadata, settings: { headers: opts.object.settings.headers ?? {} } } : undefined,
     recursive: opts.recursive,
     update: opts.update,
-    filter: compileFilter(opts.filters),
+    filter: compileFilter(opts.filters, opts.bounds, nowMs),
+    versionId: opts.versionId,
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
     defaultPartSize: DEFAULTS.partSize,

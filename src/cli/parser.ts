@@ -1,11 +1,11 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { loadConfig } from '../config.js';
-import { DEFAULTS, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
+import { DEFAULTS, bwlimitFrom, commonFrom, cpFrom, durationOf, type Command, type Raw } from './args.js';
 
 const EPILOG = [
   'Exit codes: 0 all done, 1 some transfers failed, 2 usage error, bad input, or an error that stopped the run (missing bucket, rejected credentials, endpoint unreachable or not trusted), 130 interrupted.',
-  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w.',
+  'Sizes: bytes, or 5MiB, 5M, 64MB, 1GiB. Durations: 90s, 30m, 12h, 7d, 2w. Times: 2026-01-01 (UTC), 2026-01-01T10:00:00Z. Rates: 50MiB/s, 8M.',
   'Credentials and region: AWS_* variables, ~/.aws/config and ~/.aws/credentials (--profile).',
   'Endpoint: --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL. TLS: --ca-bundle FILE, AWS_CA_BUNDLE or the profile\'s ca_bundle; --no-verify-ssl.',
   'Content-Type is guessed from the extension (mime-db); none for an unknown one. SSE-C: --sse-c-key fileb://FILE (32 bytes) or S3XFER_SSE_C_KEY (base64), https:// only; never stored.',
@@ -56,7 +56,7 @@ function globalOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'string', describe: `attempts per request for network faults, 5xx and throttling (default: ${DEFAULTS.retries})`, global: true })
     .option('stall-timeout', { type: 'string', describe: 'a connection that sends nothing for this long (1s or more) is cut and retried (default: 30s)', global: true })
     .option('checkpoint-dir', { type: 'string', describe: 'where resumable checkpoints live (env S3XFER_CHECKPOINT_DIR); created 0700, refused if others could write it', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout (on stderr when stdout holds the data: cp s3://b/key -)', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars on a terminal (--no-progress to hide)', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces on errors', global: true });
 }
@@ -84,11 +84,19 @@ const textOptions = (flags: Record<string, [string, string]>) =>
 function cpFlags<T>(y: Argv<T>) {
   return y
     .positional('source', { describe: 'local path, s3://bucket/key, or - for standard input' })
-    .positional('destination', { type: 'string', describe: 'local path or s3://bucket/key (a trailing / means a directory or prefix)' })
+    .positional('destination', { type: 'string', describe: 'local path, s3://bucket/key (a trailing / means a directory or prefix), or - for standard output' })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'copy the contents of a directory or prefix' })
     .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'copy only what is missing or newer at the destination' })
-    .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)' })
-    .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)' })
+    .option('include', { type: 'string', array: true, describe: 'copy paths matching GLOB (repeatable; in order, last match wins)', group: 'Filters:' })
+    .option('exclude', { type: 'string', array: true, describe: 'skip paths matching GLOB (a pattern without / matches the base name)', group: 'Filters:' })
+    .option('min-size', { type: 'string', describe: 'copy only files (objects) of at least SIZE (trees)', group: 'Filters:' })
+    .option('max-size', { type: 'string', describe: 'copy only files (objects) of at most SIZE (trees)', group: 'Filters:' })
+    .option('min-age', { type: 'string', describe: 'copy only what was modified at least DURATION ago (mtime; LastModified for objects)', group: 'Filters:' })
+    .option('max-age', { type: 'string', describe: 'copy only what was modified at most DURATION ago', group: 'Filters:' })
+    .option('newer-than', { type: 'string', describe: 'copy only what was modified after TIME (2026-01-01, 2026-01-01T10:00:00Z) or within DURATION', group: 'Filters:' })
+    .option('older-than', { type: 'string', describe: 'copy only what was modified before TIME, or at least DURATION ago', group: 'Filters:' })
+    .option('bwlimit', { type: 'string', describe: 'cap the run at RATE, uploads and downloads together (e.g. 50MiB/s; 0 = no limit)' })
+    .option('version-id', { type: 'string', describe: 'download or copy this version of a single object (versioned buckets)' })
     .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
     .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts, 64MiB for server-side copies; minimum 5MiB)' })
     .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
@@ -113,6 +121,9 @@ function cpFlags<T>(y: Argv<T>) {
     .example('$0 cp -r s3://backups/data/ ./restore/', 'download everything under a prefix')
     .example("$0 cp -r ./src s3://b/src/ --exclude '*' --include '*.ts'", 'only TypeScript files')
     .example('tar c dir | $0 cp - s3://backups/dir.tar', 'upload standard input')
+    .example('$0 cp s3://backups/dir.tar - | tar x', 'download to standard output')
+    .example('$0 cp -r ./logs s3://b/logs/ --min-age 1d --max-size 1GiB --bwlimit 20MiB/s', 'day-old logs up to 1 GiB, at most 20 MiB/s')
+    .example('$0 cp s3://b/report.pdf . --version-id 3HL4kqtJlcpXroDTDmJ', 'an earlier version of an object')
     .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
     .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old:9000', 'from another server (streamed; --source-profile for another account)')
     .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)')
@@ -230,11 +241,13 @@ export async function parseArgs(
       (y) =>
         y
           .positional('ids', { type: 'string', array: true, describe: 'checkpoint ids or unique prefixes' })
-          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' }),
+          .option('all', { type: 'boolean', default: false, describe: 'every resumable checkpoint in the directory (those needing confirmation are skipped: exit 2)' })
+          .option('bwlimit', { type: 'string', describe: 'cap the transfers at RATE (e.g. 50MiB/s; 0 = no limit)' }),
       async (a) => {
         const ids = (a.ids ?? []).map(String);
         if (!a.all && ids.length === 0) throw new UsageError('name the checkpoints to resume (ids from `s3xfer checkpoint ls`) or use --all');
-        command = { name: 'resume', ids, all: a.all, options: commonFrom(a, io.env, await configFor(a)) };
+        const config = await configFor(a);
+        command = { name: 'resume', ids, all: a.all, bwlimit: bwlimitFrom(a, io.env, config), options: commonFrom(a, io.env, config) };
       },
     )
     .command('uploads', 'incomplete multipart uploads on the server', (y) => uploadsCommands(y, found))

@@ -11,7 +11,7 @@ import { confirmResume, type Confirmed } from './resume-confirm.js';
 import { objectOptionsFrom } from './object-args.js';
 
 /** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
-export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
+export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string, bwlimit = 0): CpOptions {
   const o = cp.options;
   const [source, destination] =
     cp.kind === 'upload'
@@ -33,6 +33,10 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     recursive: false,
     update: false,
     filters: [],
+    bounds: {},
+    bwlimit,
+    // The version the checkpoint's bytes are of (a download or copy of a versioned bucket's object).
+    versionId: cp.kind === 'upload' ? undefined : cp.source.versionId,
     // Same part size as recorded, and multipart whatever the threshold was.
     bigfileThreshold: 1,
     partSize: cp.partSize,
@@ -63,7 +67,7 @@ function recordedObjectOptions(cp: Checkpoint, common: CommonOptions) {
 }
 
 /** `s3xfer resume ID… | --all`: finish transfers without retyping their commands. */
-export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boolean }, io: Io & { signal: AbortSignal }): Promise<number> {
+export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boolean; bwlimit?: number }, io: Io & { signal: AbortSignal }): Promise<number> {
   const dir = requireCheckpointDir(opts, io.cwd);
   const entries = await listCheckpoints(dir);
   const chosen = sel.all ? entries.filter((e) => e.checkpoint) : resolveIds(entries, sel.ids);
@@ -88,7 +92,7 @@ export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boo
     if (io.signal.aborted) break;
     const s = await summarize(entry);
     if (!opts.json) io.stderr.write(`resuming ${entry.id}: ${s.source} -> ${s.destination} (${s.partsDone}/${s.partsTotal} parts done)\n`);
-    const code = await runCp({ ...cpOptionsFor(cp, opts, path.resolve(dir)), endpointUrl: target.endpointUrl, profile: target.profile }, io);
+    const code = await runCp({ ...cpOptionsFor(cp, opts, path.resolve(dir), sel.bwlimit), endpointUrl: target.endpointUrl, profile: target.profile }, io);
     if (code === ExitCode.interrupted) return code;
     worst = Math.max(worst, code);
   }

@@ -4,6 +4,7 @@ import type { ObjectStore } from './store.js';
 import type { BufferBudget } from './memory.js';
 import type { Destination } from './destination.js';
 import type { ObjectOptions } from './object-settings.js';
+import type { Bandwidth } from './bandwidth.js';
 
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
@@ -24,4 +25,6 @@ export interface EngineContext {
   fsync: boolean;
   /** What uploads set on the objects they write (headers, class, tags, encryption); none when absent. */
   object?: ObjectOptions | undefined;
+  /** --bwlimit: every byte path asks it before moving bytes (`await ctx.bandwidth.take(n, signal)`). */
+  bandwidth: Bandwidth;
 }

@@ -27,7 +27,7 @@ export function changedAs(job: CopyJob): (err: unknown) => never {
 
 /** The source's HEAD (metadata, headers, stored CRC32C), refused if it is no longer the planned version. */
 export async function headSource(ctx: EngineContext, job: CopyJob): Promise<ObjectInfo> {
-  const head = await sourceStoreOf(ctx).head(job.source.bucket, job.source.key, ctx.signal);
+  const head = await sourceStoreOf(ctx).head(job.source.bucket, job.source.key, ctx.signal, job.source.versionId);
   if (!head || head.etag !== job.source.etag) throw new ObjectChangedError(sourceUrl(job), 'copy');
   return head;
 }

@@ -6,6 +6,7 @@ import { base64Uint32, compositeCrc32c, crc32cCombine, uint32Base64 } from './ch
 import type { EngineContext } from './context.js';
 import { changedAs, headSource, metaFor, multipartCopy, sourceStoreOf, sourceTags, sourceUrl } from './copy-source.js';
 import { BUFFERED_MAX, type RequestBody } from './file-body.js';
+import { throttleBody } from './bandwidth.js';
 import { isDirectBody, pumpReadable } from './body-sink.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
 import type { PartSource, UploadSession } from './multipart.js';
@@ -44,7 +45,9 @@ export async function streamCopy(ctx: EngineContext, job: CopyJob, session?: Upl
     await withRetry(
       () =>
         sendRemoteRange(ctx, job, { offset: 0, size: job.source.size, whole: head }, async (body, crc) => {
-          await ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c: crc, metadata: meta.metadata, settings: meta.settings }, ctx.signal);
+          // --bwlimit paces what we send; the GETs, read ahead of it one part at a time, follow.
+          const paced = throttleBody(ctx.bandwidth, body, ctx.signal);
+          await ctx.store.put({ bucket: job.bucket, key: job.key, body: paced, crc32c: crc, metadata: meta.metadata, settings: meta.settings }, ctx.signal);
         }),
       { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, name) },
     ).catch(changedAs(job));
@@ -62,7 +65,8 @@ function remotePartSource(ctx: EngineContext, job: CopyJob, head: ObjectInfo): P
     send: (part, uploadId, signal) =>
       sendRemoteRange(ctx, job, { offset: part.offset, size: part.size }, async (body, crc) => {
         signal.throwIfAborted();
-        const { etag } = await ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber: part.partNumber, body, crc32c: crc }, signal);
+        const paced = throttleBody(ctx.bandwidth, body, signal);
+        const { etag } = await ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber: part.partNumber, body: paced, crc32c: crc }, signal);
         return { partNumber: part.partNumber, size: part.size, etag, crc32c: crc };
       }, signal).catch(changedAs(job)), // said here, so the checkpoint drops parts of another version
     // Nothing is published unless the parts' CRC32Cs make the source's stored one (when it has one).
@@ -179,7 +183,7 @@ async function verifyParts(ctx: EngineContext, job: CopyJob, head: ObjectInfo, d
     return;
   }
   if (Number(composite[1]) !== parts.length) return;
-  const theirPart = parts.length > 1 ? await sourceStoreOf(ctx).partSize(job.source.bucket, job.source.key, 1, ctx.signal) : job.source.size;
+  const theirPart = parts.length > 1 ? await sourceStoreOf(ctx).partSize(job.source.bucket, job.source.key, 1, ctx.signal, job.source.versionId) : job.source.size;
   if (theirPart !== job.partSize && parts.length > 1) return;
   if (compositeCrc32c(parts.map((p) => p.crc32c!)) !== stored) throw mismatch(job, `CRC32C (${stored})`);
 }

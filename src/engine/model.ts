@@ -62,15 +62,20 @@ export interface UploadJob {
   partSize?: number | undefined;
 }
 
-export interface DownloadJob {
+/** One object's bytes, in order, to standard output (`cp s3://b/key -`); never a checkpoint. */
+export interface StdoutJob {
   id: number;
   bucket: string;
   key: string;
   size: number;
   etag: string;
   lastModifiedMs: number;
-  mtimeMs?: number | undefined;
   versionId?: string | undefined;
+}
+
+/** An object to a file: the same object, written where the user said. */
+export interface DownloadJob extends StdoutJob {
+  mtimeMs?: number | undefined;
   path: string;
   /** The destination directory the user named: nothing is written outside it, no link below it is followed. */
   root: string;
@@ -103,6 +108,7 @@ export type PlanItem =
   | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
   | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'stdout'; job: Omit<StdoutJob, 'id'> }
   | { action: 'skip'; source: string; destination: string; reason: string }
   | { action: 'refuse'; source: string; destination: string; message: string };
 

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { anySignal } from './signals.js';
-import { FatalError, isAbort, describeError, named } from '../errors.js';
+import { FatalError, OutputClosedError, isAbort, describeError, named } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { encodeMtime, type CopyJob, type DownloadJob, type Plan, type PlanItem, type UploadJob } from './model.js';
 import { copyObject } from './copy.js';
@@ -11,6 +11,7 @@ import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
 import { explainS3Error } from './s3-errors.js';
 import { isFromSource } from './source-side.js';
+import { downloadToStdout } from './to-stdout.js';
 
 export interface RunOptions {
   /** When the command started (ms, ctx.now's clock): the summary's time is the run's wall time, planning included. */
@@ -21,6 +22,8 @@ export interface RunOptions {
   /** Part size for standard input (unknown length). */
   streamPartSize: number;
   stdin: NodeJS.ReadableStream;
+  /** Where `cp s3://b/key -` writes the object's bytes. */
+  stdout?: NodeJS.WritableStream | undefined;
   /** A checkpoint session for a multipart upload, when checkpoints are on. */
   uploadSession?: ((job: UploadJob) => UploadSession | undefined) | undefined;
   /** A checkpoint session for a ranged download, when checkpoints are on. */
@@ -93,6 +96,8 @@ function describeItem(item: Exclude<PlanItem, { action: 'skip' | 'refuse' }>) {
       return { source: formatS3(item.job.source.bucket, item.job.source.key), destination: formatS3(item.job.bucket, item.job.key), size: item.job.source.size };
     case 'stdin':
       return { source: '-', destination: formatS3(item.bucket, item.key), size: 0 };
+    case 'stdout':
+      return { source: formatS3(item.job.bucket, item.job.key), destination: '-', size: item.job.size };
   }
 }
 
@@ -107,7 +112,7 @@ async function runItem(
   if (ctx.signal.aborted) return;
   const { source, destination, size } = describeItem(item);
   const t0 = ctx.now();
-  ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && item.job.partSize !== undefined });
+  ctx.emit({ type: 'start', id, source, destination, size, multipart: 'job' in item && 'partSize' in item.job && item.job.partSize !== undefined });
   try {
     let result: UploadResult & { size?: number };
     if (item.action === 'upload') {
@@ -119,6 +124,9 @@ async function runItem(
     } else if (item.action === 'copy') {
       const job = { ...item.job, id };
       result = await copyObject(ctx, job, opts.copySession?.(job));
+    } else if (item.action === 'stdout') {
+      if (!opts.stdout) throw new Error('no standard output to write to');
+      result = await downloadToStdout(ctx, { ...item.job, id }, opts.stdout);
     } else {
       const object = ctx.object ?? NO_OBJECT_OPTIONS;
       const metadata = metadataFor(object, { mtime: encodeMtime(ctx.now()) });
@@ -139,9 +147,16 @@ async function runItem(
       resumed: result.resumed,
     });
   } catch (err) {
-    if (isAbort(err) || ctx.signal.aborted) return;
+    // A reader that went away (`| head -c 100`) took what it wanted: nothing to report.
+    if (isAbort(err) || ctx.signal.aborted || err instanceof OutputClosedError) return;
     const [url, local] =
-      item.action === 'download' ? [source, destination] : item.action === 'copy' ? [isFromSource(err) ? source : destination, undefined] : [destination, source];
+      item.action === 'stdout'
+        ? [source, undefined]
+        : item.action === 'download'
+          ? [source, destination]
+          : item.action === 'copy'
+            ? [isFromSource(err) ? source : destination, undefined]
+            : [destination, source];
     const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, sourceEndpoint: opts.sourceEndpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;

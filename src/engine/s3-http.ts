@@ -99,19 +99,29 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
 /**
  * A streamed body goes piece by piece, the next one asked for only once the last
  * is flushed to the socket (its buffer is then reused); a failure ends the request.
+ * While we wait for our own next piece (a body paced by --bwlimit, a slow disk)
+ * the stall timer is off: that silence is ours, not the server's.
  */
-function writeBody(req: http.ClientRequest, body: RequestBody | undefined): void {
+function writeBody(req: http.ClientRequest, body: RequestBody | undefined, stallTimeoutMs: number): void {
   if (body === undefined || Buffer.isBuffer(body)) {
     req.end(body);
     return;
   }
+  const pieces = body.pieces()[Symbol.asyncIterator]();
   void (async () => {
-    for await (const piece of body.pieces()) {
+    for (;;) {
+      req.setTimeout(0);
+      const next = await pieces.next();
+      req.setTimeout(stallTimeoutMs);
+      if (next.done) break;
       if (req.destroyed) return;
-      await new Promise<void>((resolve, reject) => req.write(piece, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => req.write(next.value, (err) => (err ? reject(err) : resolve())));
     }
     req.end();
-  })().catch((err: unknown) => req.destroy(err as Error));
+  })()
+    .catch((err: unknown) => req.destroy(err as Error))
+    // Stopped early: the body's own cleanup (its buffer back to the budget) still runs.
+    .finally(() => void pieces.return?.(undefined).catch(() => {}));
 }
 
 interface RequestParts {
@@ -191,7 +201,7 @@ export class S3DataPath implements DataPath {
       // Inactivity, not total time: waiting for the reply or, later, for the body.
       req.setTimeout(this.opts.stallTimeoutMs, () => req.destroy(new StalledError(`no data for ${this.opts.stallTimeoutMs / 1000} s`)));
       req.on('error', reject);
-      writeBody(req, opts.body);
+      writeBody(req, opts.body, this.opts.stallTimeoutMs);
     });
   }
 

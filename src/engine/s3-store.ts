@@ -81,9 +81,9 @@ export class S3Store implements ObjectStore {
   }
 
 
-  async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
+  async head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...customerKeyFields(this.key) }), {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, ChecksumMode: 'ENABLED', ...customerKeyFields(this.key) }), {
         abortSignal: signal,
       });
       return {
@@ -116,8 +116,8 @@ export class S3Store implements ObjectStore {
     return Object.fromEntries((out.TagSet ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
   }
 
-  async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number> {
-    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber, ...customerKeyFields(this.key) }), {
+  async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number> {
+    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber, VersionId: versionId, ...customerKeyFields(this.key) }), {
       abortSignal: signal,
     });
     return out.ContentLength ?? 0;

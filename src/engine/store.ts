@@ -152,11 +152,12 @@ export interface DataPath {
 
 export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
-  head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** With `versionId`, that version of the object (versioned buckets). */
+  head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined>;
   /** The object's tags (GetObjectTagging). */
   tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
-  partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
+  partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
   createMultipartUpload(
     input: {

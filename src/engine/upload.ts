@@ -3,6 +3,7 @@ import { encodeMtime, splitParts, type Part, type UploadJob } from './model.js';
 import type { EngineContext } from './context.js';
 import { assertUnchanged } from './local-file.js';
 import { sendFileRange } from './file-body.js';
+import { throttleBody } from './bandwidth.js';
 import { retryReporter, withRetry } from './retry.js';
 import { fsPath } from '../local-path.js';
 import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
@@ -50,7 +51,7 @@ async function putSingle(
       sendFileRange(ctx.memory, range, async (body, crc32c) => {
         // Read whole and unchanged: the object will be one version of the file.
         await assertUnchanged(fh, job, job.path);
-        await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata, settings }, ctx.signal));
+        await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body: throttleBody(ctx.bandwidth, body, ctx.signal), crc32c, metadata, settings }, ctx.signal));
       }),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, job.path) },
   );
@@ -68,7 +69,8 @@ function filePartSource(ctx: EngineContext, job: UploadJob, fh: fs.FileHandle): 
       sendFileRange(ctx.memory, { fh, name: job.path, offset: part.offset, size: part.size }, async (body, crc32c) => {
         signal.throwIfAborted();
         const { partNumber } = part;
-        const { etag } = await unlessChanged(fh, job, () => ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber, body, crc32c }, signal));
+        const paced = throttleBody(ctx.bandwidth, body, signal);
+        const { etag } = await unlessChanged(fh, job, () => ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber, body: paced, crc32c }, signal));
         return { partNumber, size: part.size, etag, crc32c };
       }),
     // Never publish an object made of two versions of the file.

@@ -5,6 +5,7 @@ import type { ObjectInfo } from '../engine/store.js';
 import type { PlanDeps, PlanOptions } from './plan.js';
 import { partSizeFor } from './plan.js';
 import { decideCompleted, decideUpload } from './update.js';
+import { headSingle } from './single-object.js';
 
 /**
  * S3 → S3: what to copy, skip or refuse. The source is listed on its own store
@@ -14,11 +15,7 @@ import { decideCompleted, decideUpload } from './update.js';
  */
 export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planCopyTree(src, dst, opts, deps);
-  if (src.key === '' || src.key.endsWith('/')) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
-  }
-  const info = await (deps.sourceStore ?? deps.store).head(src.bucket, src.key, deps.signal);
-  if (!info) throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
+  const info = await headSingle(src, opts, deps);
   const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + keyBasename(src.key) : dst.key;
   checkKeyLength(key);
   if (src.bucket === dst.bucket && src.key === key && opts.sourceEndpoint === undefined) {
@@ -45,7 +42,7 @@ async function planCopyTree(src: S3Location, dst: S3Location, opts: PlanOptions,
   for await (const o of (deps.sourceStore ?? deps.store).list(src.bucket, prefix, deps.signal)) {
     listed++;
     const rel = o.key.slice(prefix.length);
-    if (o.key.endsWith('/') || !opts.filter(rel)) continue;
+    if (o.key.endsWith('/') || !opts.filter({ relPath: rel, size: o.size, mtimeMs: o.lastModifiedMs })) continue;
     const key = dstPrefix + rel;
     try {
       checkKeyLength(key);

@@ -21,6 +21,7 @@ import { walkLocal } from './walk.js';
 import { fsPath } from '../local-path.js';
 import { refuseCollisions } from './collisions.js';
 import { planS3Copy } from './copy-plan.js';
+import { checkVersionId, headSingle, planStdout } from './single-object.js';
 import pLimit from 'p-limit';
 
 export interface PlanOptions {
@@ -46,6 +47,8 @@ export interface PlanOptions {
   sourceEndpoint?: string | undefined;
   /** S3 → S3 with --metadata-directive REPLACE: what the copies carry instead of the source's. */
   replace?: ObjectMeta | undefined;
+  /** --version-id: this version of the single source object. */
+  versionId?: string | undefined;
 }
 
 export interface PlanDeps {
@@ -57,6 +60,7 @@ export interface PlanDeps {
 
 /** Turn `cp SRC DST` into a list of transfers and skips. Nothing is written. */
 export async function planCopy(src: Location, dst: Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
+  checkVersionId(src, opts);
   if (src.kind === 'stdin') {
     if (dst.kind !== 's3') throw new UsageError(`'-' (standard input) can only be copied to s3://bucket/key`);
     if (dst.key === '' || dst.key.endsWith('/')) {
@@ -64,7 +68,7 @@ export async function planCopy(src: Location, dst: Location, opts: PlanOptions, 
     }
     return { items: [{ action: 'stdin', bucket: dst.bucket, key: dst.key }], warnings: [] };
   }
-  if (dst.kind === 'stdin') throw new UsageError(`'-' can only be a source; writing to standard output is not supported`);
+  if (dst.kind === 'stdin') return planStdout(src, opts, deps);
   if (src.kind === 'local' && dst.kind === 's3') return planUpload(src, dst, opts, deps);
   if (src.kind === 's3' && dst.kind === 'local') return planDownload(src, dst, opts, deps);
   if (src.kind === 's3' && dst.kind === 's3') return planS3Copy(src, dst, opts, deps);
@@ -130,7 +134,7 @@ async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, 
   }
   const items: PlanItem[] = errors.map((e) => ({ action: 'refuse', source: e.path, destination: formatS3(dst.bucket, prefix), message: e.message }));
   for (const file of files) {
-    if (!opts.filter(file.relPath)) continue;
+    if (!opts.filter(file)) continue;
     const key = prefix + file.relPath;
     try {
       checkKeyLength(key);
@@ -145,13 +149,7 @@ async function planUploadTree(root: string, dst: S3Location, opts: PlanOptions, 
 
 async function planDownload(src: S3Location, dst: LocalLocation, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planDownloadTree(src, dst, opts, deps);
-  if (src.key === '' || src.key.endsWith('/')) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)} is a prefix, not an object: use -r to copy everything under it`);
-  }
-  const info = await deps.store.head(src.bucket, src.key, deps.signal);
-  if (!info) {
-    throw new UsageError(`${formatS3(src.bucket, src.key)}: no such object (use -r to copy everything under a prefix)`);
-  }
+  const info = await headSingle(src, opts, deps);
   const dstStat = await statOrUndefined(dst.path);
   const intoDir = dst.isDirHint || dstStat?.isDirectory();
   const target = intoDir ? safeLocalPath(dst.path, keyBasename(src.key)) : dst.path;
@@ -222,7 +220,7 @@ async function planDownloadTree(src: S3Location, dst: LocalLocation, opts: PlanO
       continue;
     }
     const rel = o.key.slice(prefix.length);
-    if (!opts.filter(rel)) continue;
+    if (!opts.filter({ relPath: rel, size: o.size, mtimeMs: o.lastModifiedMs })) continue;
     const target = safeLocalPath(dst.path, rel);
     if (!target) {
       refused.push({

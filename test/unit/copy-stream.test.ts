@@ -6,6 +6,7 @@ import type { EngineContext } from '../../src/engine/context.js';
 import { copyObject } from '../../src/engine/copy.js';
 import { Destination } from '../../src/engine/destination.js';
 import { BufferBudget } from '../../src/engine/memory.js';
+import { Bandwidth } from '../../src/engine/bandwidth.js';
 import type { CopyJob } from '../../src/engine/model.js';
 import { VerificationError } from '../../src/errors.js';
 import { MemoryStore } from '../helpers/memory-store.js';
@@ -24,6 +25,7 @@ function context(store: MemoryStore, sourceStore: MemoryStore): EngineContext {
     fsync: false,
     memory: new BufferBudget(64 * MiB),
     destination: new Destination(),
+    bandwidth: new Bandwidth(0),
   };
 }
 

@@ -8,6 +8,7 @@ import { BufferBudget } from '../../src/engine/memory.js';
 import { uploadFile } from '../../src/engine/upload.js';
 import { uploadStream } from '../../src/engine/upload-stream.js';
 import { downloadObject } from '../../src/engine/download.js';
+import { Bandwidth } from '../../src/engine/bandwidth.js';
 import { Destination } from '../../src/engine/destination.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import type { TransferEvent } from '../../src/report/events.js';
@@ -32,6 +33,7 @@ function context(store: MemoryStore, over: Partial<EngineContext> = {}): EngineC
     fsync: false,
     memory: new BufferBudget(64 * MiB),
     destination: new Destination(),
+    bandwidth: new Bandwidth(0),
     events,
     ...over,
   };

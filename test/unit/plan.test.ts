@@ -68,6 +68,8 @@ function describe_(i: PlanItem): string {
       return `copy ${i.job.source.key} -> ${i.job.key}${i.job.partSize ? ` [parts ${i.job.partSize / MiB} MiB]` : ''}`;
     case 'stdin':
       return `stdin -> ${i.key}`;
+    case 'stdout':
+      return `stdout <- ${i.job.key}${i.job.versionId ? ` @${i.job.versionId}` : ''}`;
   }
 }
 
@@ -115,6 +117,30 @@ describe('planCopy', () => {
       ['refuse s3://bkt/k/a//b', 'refuse s3://bkt/k/a/b', 'refuse s3://bkt/k/a/./b', 'refuse s3://bkt/k/f', 'down k/f/g -> out/f/g', 'down k/ok -> out/ok'],
     ],
     ['stdin', '-', 's3://bkt/in.bin', {}, [], ['stdin -> in.bin']],
+    ['object to stdout', 's3://bkt/k/c.txt', '-', {}, [{ key: 'k/c.txt' }], ['stdout <- k/c.txt']],
+    ['a version to stdout', 's3://bkt/k/c.txt', '-', { versionId: 'v1' }, [{ key: 'k/c.txt' }], ['stdout <- k/c.txt @v1']],
+    ['a version to a file', 's3://bkt/k/c.txt', 'out.txt', { versionId: 'v1' }, [{ key: 'k/c.txt' }], ['down k/c.txt -> out.txt']],
+    // data/a.txt: 1 byte, mtime T-60s; data/sub/b.log: 2 bytes, mtime T+60s.
+    ['tree upload: --min-size', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { minSize: 2 }) }, [], ['up data/sub/b.log -> p/sub/b.log']],
+    ['tree upload: --max-size', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { maxSize: 1 }) }, [], ['up data/a.txt -> p/a.txt']],
+    ['tree upload: --older-than TIME', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { olderThanMs: T }) }, [], ['up data/a.txt -> p/a.txt']],
+    ['tree upload: --max-age from now', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { maxAgeMs: 30_000 }, T + 60_000) }, [], ['up data/sub/b.log -> p/sub/b.log']],
+    [
+      'tree download: size and LastModified, with --exclude',
+      's3://bkt/k/',
+      'out',
+      { recursive: true, filter: compileFilter([{ kind: 'exclude', pattern: '*.tmp' }], { minSize: 10, newerThanMs: T }) },
+      [{ key: 'k/small', size: 9, lastModifiedMs: T + 1 }, { key: 'k/old', size: 10, lastModifiedMs: T }, { key: 'k/new', size: 10, lastModifiedMs: T + 1000 }, { key: 'k/new.tmp', size: 10, lastModifiedMs: T + 1000 }],
+      ['down k/new -> out/new'],
+    ],
+    [
+      'tree copy: --min-age',
+      's3://bkt/k/',
+      's3://ccc/m/',
+      { recursive: true, filter: compileFilter([], { minAgeMs: 3600_000 }, T) },
+      [{ key: 'k/recent', lastModifiedMs: T - 60_000 }, { key: 'k/old', lastModifiedMs: T - 7200_000 }],
+      ['copy k/old -> m/old'],
+    ],
     ['object to object: server-side', 's3://bkt/k/c.txt', 's3://ccc/x/', {}, [{ key: 'k/c.txt' }], ['copy k/c.txt -> x/c.txt']],
     ['large object: copied in parts', 's3://bkt/k/big', 's3://ccc/y', {}, [{ key: 'k/big', size: 40 * MiB }], ['copy k/big -> y [parts 8 MiB]']],
     [
@@ -140,6 +166,13 @@ describe('planCopy', () => {
     ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
     ['s3://bkt/k/..', 'out/', {}, /its last segment '\.\.' is not a file name/],
     ['s3://bkt/k/.', 'out/', {}, /its last segment '\.' is not a file name/],
+    ['s3://bkt/k/', '-', { recursive: true }, /-r cannot write to standard output/],
+    ['s3://bkt/k/..', '-', { update: true }, /-u compares with a destination file/],
+    ['data/a.txt', '-', {}, /the source must be one object/],
+    ['s3://bkt/k/', '-', {}, /is a prefix, not an object/],
+    ['data/a.txt', 's3://bkt/x', { versionId: 'v1' }, /--version-id picks a version of the source object/],
+    ['s3://bkt/k/', 'out/', { versionId: 'v1', recursive: true }, /cannot be used with -r/],
+    ['s3://bkt/nope', 'out/', { versionId: 'v1' }, /no version 'v1'/],
   ])('refuses %s -> %s', async (src, dst, o, message) => {
     await expect(plan(src, dst, o, [{ key: 'k/..' }, { key: 'k/.' }])).rejects.toThrow(message);
   });
