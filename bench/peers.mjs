@@ -168,6 +168,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [process.execPath, s3xferBin, 'cp', '--no-progress', s3url(b, k), f],
       upTree: (d, b, p) => [process.execPath, s3xferBin, 'cp', '-r', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [process.execPath, s3xferBin, 'cp', '-r', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [process.execPath, s3xferBin, 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     },
   };
   const { aws, s5cmd, mc, rclone } = peers;
@@ -178,6 +179,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [aws.bin, 's3', 'cp', '--no-progress', s3url(b, k), f],
       upTree: (d, b, p) => [aws.bin, 's3', 'cp', '--recursive', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [aws.bin, 's3', 'cp', '--recursive', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [aws.bin, 's3', 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     };
   }
   if (s5cmd) {
@@ -188,6 +190,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [...s5, s3url(b, k), f],
       upTree: (d, b, p) => [...s5, `${d}/*`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [...s5, s3url(b, `${p}/*`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [...s5, s3url(b, k), s3url(b2, k2)],
     };
   }
   if (mc) {
@@ -200,6 +203,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [...mcCp, `bench/${b}/${k}`, f],
       upTree: (d, b, p) => [...mcCp, '--recursive', `${d}/`, `bench/${b}/${p}/`],
       downTree: (b, p, d) => [...mcCp, '--recursive', `bench/${b}/${p}/`, `${d}/`],
+      copyFile: (b, k, b2, k2) => [...mcCp, `bench/${b}/${k}`, `bench/${b2}/${k2}`],
     };
   }
   if (rclone) {
@@ -220,6 +224,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [rclone.bin, 'copyto', `bench:${b}/${k}`, f],
       upTree: (d, b, p) => [rclone.bin, 'copy', d, `bench:${b}/${p}`],
       downTree: (b, p, d) => [rclone.bin, 'copy', `bench:${b}/${p}`, d],
+      copyFile: (b, k, b2, k2) => [rclone.bin, 'copyto', `bench:${b}/${k}`, `bench:${b2}/${k2}`],
     };
   }
   return tools;

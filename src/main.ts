@@ -45,6 +45,9 @@ export async function main(io: Io): Promise<number> {
     if (command.options.verifySsl === false) {
       io.stderr.write('s3xfer: warning: TLS certificates are not checked (--no-verify-ssl): anyone on the network path could read or alter the data\n');
     }
+    if (command.name === 'cp' && command.options.sourceConnection.sourceVerifySsl === false) {
+      io.stderr.write("s3xfer: warning: the source's TLS certificate is not checked (--source-no-verify-ssl): anyone on the network path could read or alter the data\n");
+    }
     io.onSignal((signal) => controller.abort(new UserError(`interrupted by ${signal}`, ExitCode.interrupted)));
     return await run(command, { ...io, signal: controller.signal });
   } catch (err) {

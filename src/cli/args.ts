@@ -4,6 +4,7 @@ import { parseDuration } from '../duration.js';
 import { checkEndpoint } from '../endpoint.js';
 import { filterRulesFromArgv, type FilterBounds, type FilterRule } from '../plan/filter.js';
 import { MiB } from '../engine/model.js';
+import { metadataDirective, type MetadataDirective, type SourceConnectionFlags } from './copy-flags.js';
 import { bytesPerSecond, checkPartSize, checkThreshold, flagBoolean, positiveInt, positiveSize, stallTimeout, timeOrAge } from './values.js';
 import { parseSize } from '../size.js';
 import { customerKeyFrom, objectOptionsFrom, requestPayerFrom } from './object-args.js';
@@ -14,6 +15,11 @@ import type { CustomerKey } from '../engine/store.js';
 export const DEFAULTS = {
   bigfileThreshold: 16 * MiB,
   partSize: 8 * MiB,
+  /**
+   * Parts of a server-side copy: no bytes pass through s3xfer, so larger parts cost nothing here and
+   * halve the requests' CPU (1 GiB on MinIO: 0.65 → 0.33 CPU-s, wall 5–15% lower; README, Performance).
+   */
+  copyPartSize: 64 * MiB,
   chunkSize: 1 * MiB,
   parallel: 8,
   jobs: 32,
@@ -75,6 +81,11 @@ export interface CpOptions extends CommonOptions {
   encodedPaths?: boolean | undefined;
   /** `sync --delete`: remove what the source no longer has, once every copy succeeded. */
   deleteExtra?: boolean | undefined;
+  /** S3 → S3 only: the source's own connection, and what the copies carry. */
+  sourceConnection: SourceConnectionFlags;
+  metadataDirective: MetadataDirective | undefined;
+  /** Header and metadata flags given on the command line (a copy refuses them without REPLACE). */
+  objectFlags: string[];
 }
 
 export type Command =
@@ -158,6 +169,29 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     jobs: int('jobs') ?? DEFAULTS.jobs,
     dryRun: Boolean(a['dry-run']),
     fsync: Boolean(a.fsync),
+    sourceConnection: sourceConnectionFrom(a, env, config),
+    objectFlags: REPLACEABLE.filter((k) => a[k] !== undefined).map((k) => `--${k}`),
+    metadataDirective: pick('metadata-directive', given(a['metadata-directive'], (v) => metadataDirective(v, '--metadata-directive')), env, config, (v) =>
+      metadataDirective(v, 'metadata-directive'),
+    ),
+  };
+}
+
+/** What --metadata-directive REPLACE takes from the command line instead of the source. */
+const REPLACEABLE = ['metadata', 'content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
+
+/** --source-*: each also from S3XFER_SOURCE_* and the config file; unset ones follow the destination's. */
+function sourceConnectionFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): SourceConnectionFlags {
+  const str = (v: string | number | boolean) => String(v);
+  const noVerify = a['source-no-verify-ssl'] === true ? false : undefined;
+  return {
+    sourceProfile: pick('source-profile', a['source-profile'] as string | undefined, env, config, str),
+    sourceRegion: pick('source-region', a['source-region'] as string | undefined, env, config, str),
+    sourceEndpointUrl: pick('source-endpoint-url', given(a['source-endpoint-url'], (v) => checkEndpoint(v, '--source-endpoint-url')), env, config, (v) =>
+      checkEndpoint(String(v), 'source-endpoint-url'),
+    ),
+    sourceCaBundle: pick('source-ca-bundle', a['source-ca-bundle'] as string | undefined, env, config, str),
+    sourceVerifySsl: pick('source-verify-ssl', noVerify, env, config, (v) => flagBoolean(v, 'source-verify-ssl')),
   };
 }
 

@@ -113,6 +113,7 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
       ['kind', s.kind],
       ['file name', path.basename(s.kind === 'download' ? s.destination : s.source)],
       ['source', s.source],
+      ['source from', s.sourceEndpoint],
       ['destination', s.destination],
       ['size', `${formatSize(s.size)} (${s.size} bytes)`],
       ['parts', `${s.partsDone} of ${s.partsTotal} done (${s.partsTotal ? Math.floor((s.partsDone * 100) / s.partsTotal) : 0}%), ${formatSize(s.bytesDone)} of ${formatSize(s.size)}`],

@@ -5,13 +5,15 @@ import { planCopy, type PlanOptions } from '../plan/plan.js';
 import { withWarning } from '../engine/model.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
 import { explainS3Error } from '../engine/s3-errors.js';
+import { isFromSource } from '../engine/source-side.js';
 import { createReporter, type Reporter } from '../report/reporter.js';
 import type { EngineContext } from '../engine/context.js';
 import type { Io } from './io.js';
 import type { CpOptions } from './args.js';
 import type { ObjectOptions } from '../engine/object-settings.js';
 import type { Emit, TransferEvent } from '../report/events.js';
-import { connect, recordedConnection } from './connect.js';
+import { connect, connectSource, recordedConnection, type SourceConnected } from './connect.js';
+import { checkCopyFlags, recordedCopy } from './copy-options.js';
 import { BufferBudget } from '../engine/memory.js';
 import { Destination } from '../engine/destination.js';
 import { Bandwidth } from '../engine/bandwidth.js';
@@ -28,11 +30,17 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   const startedAt = Date.now();
   const src = parseLocation(opts.source, io.cwd, opts.encodedPaths);
   const dst = parseLocation(opts.destination, io.cwd, opts.encodedPaths);
+  checkCopyFlags(opts, src, dst);
   // `cp s3://b/key -`: the object's bytes are all that goes to stdout; lines and --json events go to stderr.
   const toStdout = dst.kind === 'stdin';
   if (toStdout) io.claimStdout?.();
-  const conn = await connect(opts, io.env, Math.max(opts.parallel * opts.jobs, 16));
+  const sockets = Math.max(opts.parallel * opts.jobs, 16);
+  const conn = await connect(opts, io.env, sockets);
   const { client, store, endpoint } = conn;
+  const source = await connectSource(opts, conn, io.env, sockets).catch((err: unknown) => {
+    client.destroy();
+    throw err;
+  });
   const reporter = createReporter({
     json: opts.json,
     progress: opts.progress && !opts.json && !opts.dryRun && Boolean(io.stderr.isTTY) && (toStdout || Boolean(io.stdout.isTTY)),
@@ -53,7 +61,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
         emit,
         endpoint,
         now: () => new Date(),
-        options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env) },
+        options: { parallel: opts.parallel, retries: opts.retries, ...recordedConnection(opts, conn, io.env), ...recordedCopy(opts, source) },
         object,
         customerKey: opts.customerKey,
       })
@@ -62,12 +70,13 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   try {
     if (checkpoints && !opts.dryRun) await checkpoints.prepare();
     const explain = (err: unknown) => {
-      throw explainS3Error(err, { url: src.kind === 's3' ? opts.source : opts.destination, endpoint, customerKey: opts.customerKey !== undefined });
+      const url = src.kind === 's3' && (!source || isFromSource(err)) ? opts.source : opts.destination;
+      throw explainS3Error(err, { url, endpoint, sourceEndpoint: source?.endpoint, customerKey: opts.customerKey !== undefined });
     };
     const mtimeCacheFile = (bucket: string, prefix: string, root: string) =>
       mtimeCachePath(io.env, os.homedir(), { endpoint: endpoint ?? 'default', bucket, prefix, root });
-    const planOpts = await planOptions(opts, checkpointDir, startedAt);
-    const deps = { store, signal: io.signal, mtimeCacheFile, aliasesLanded: new Set<string>() };
+    const planOpts = await planOptions(opts, checkpointDir, startedAt, source);
+    const deps = { store, sourceStore: source?.store, signal: io.signal, mtimeCacheFile, aliasesLanded: new Set<string>() };
     if (opts.deleteExtra) await assertTree(src);
     let plan = await planCopy(src, dst, planOpts, deps).catch(explain);
     // Filters choose among the files of a tree; a single file named on the command line is copied anyway.
@@ -76,6 +85,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     }
     const ctx: EngineContext = {
       store,
+      sourceStore: source?.store,
       signal: io.signal,
       emit,
       retry: { attempts: opts.retries, baseDelayMs: 200, maxDelayMs: 10_000 },
@@ -99,6 +109,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       downloadSession: sessions?.downloadSession,
       copySession: sessions?.copySession,
       endpoint,
+      sourceEndpoint: source?.endpoint,
       customerKey: opts.customerKey !== undefined,
     })
       .then((s) => {
@@ -117,6 +128,7 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
   } finally {
     reporter.close();
     client.destroy();
+    source?.client.destroy();
   }
 }
 
@@ -129,8 +141,11 @@ async function withContentTypes(object: ObjectOptions, uploads: boolean): Promis
   return { ...object, typeOf: (name) => mime.getType(name) };
 }
 
-async function planOptions(opts: CpOptions, checkpointDir: string | undefined, nowMs: number): Promise<PlanOptions> {
+async function planOptions(opts: CpOptions, checkpointDir: string | undefined, nowMs: number, source: SourceConnected | undefined): Promise<PlanOptions> {
   return {
+    sourceEndpoint: source?.streamed ? source.endpoint : undefined,
+    // REPLACE: the run's --metadata and header flags (no guessing from the key), none of the source's.
+    replace: opts.metadataDirective === 'REPLACE' ? { metadata: opts.object.metadata, settings: { headers: opts.object.settings.headers ?? {} } } : undefined,
     recursive: opts.recursive,
     update: opts.update,
     filter: compileFilter(opts.filters, opts.bounds, nowMs),
@@ -138,6 +153,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined, n
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
     defaultPartSize: DEFAULTS.partSize,
+    defaultCopyPartSize: DEFAULTS.copyPartSize,
     chunkSize: opts.chunkSize,
     skipCompleted: checkpointDir !== undefined,
     dryRun: opts.dryRun,
@@ -160,12 +176,13 @@ function exitCodeOf(summary: RunSummary, reporter: Reporter, saved: Saved[], che
 function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
   if (!checkpointsOn) return 'nothing was left half-written; rerun the same command to copy the rest (add --checkpoint-dir to resume large files)';
   if (saved.length === 0) return 'rerun the same command to copy the rest';
-  const counts = (['upload', 'download'] as const)
+  const verbs = { upload: 'uploaded', download: 'downloaded', copy: 'copied' } as const;
+  const counts = (['upload', 'download', 'copy'] as const)
     .map((kind) => {
       const of = saved.filter((s) => s.kind === kind);
       const done = of.reduce((n, s) => n + s.partsDone, 0);
       const total = of.reduce((n, s) => n + s.partsTotal, 0);
-      return of.length ? `${done}/${total} parts ${kind}ed` : '';
+      return of.length ? `${done}/${total} parts ${verbs[kind]}` : '';
     })
     .filter(Boolean);
   return `rerun the same command to resume (${counts.join(', ')})`;

@@ -98,12 +98,22 @@ function cpFlags<T>(y: Argv<T>) {
     .option('bwlimit', { type: 'string', describe: 'cap the run at RATE, uploads and downloads together (e.g. 50MiB/s; 0 = no limit)' })
     .option('version-id', { type: 'string', describe: 'download or copy this version of a single object (versioned buckets)' })
     .option('bigfile-threshold', { type: 'string', describe: 'multipart upload / parallel ranged download at or above this size (default: 16MiB)' })
-    .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts; minimum 5MiB)' })
+    .option('part-size', { type: 'string', describe: 'part size (default: auto, 8MiB or more so a file needs at most 10,000 parts, 64MiB for server-side copies; minimum 5MiB)' })
     .option('chunk-size', { type: 'string', describe: 'a resumed download refetches at most this much per range in flight (default: 1MiB)' })
     .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
+    .option('metadata-directive', {
+      type: 'string',
+      describe: "S3 → S3: COPY the source's metadata and headers (default) or REPLACE them with --metadata and the header flags",
+      group: 'S3 → S3 copies:',
+    })
+    .option('source-endpoint-url', { type: 'string', describe: "the source's endpoint, when it is another server (bytes stream through s3xfer)", group: 'S3 → S3 copies:' })
+    .option('source-profile', { type: 'string', describe: "AWS profile for the source (another account); its endpoint_url too", group: 'S3 → S3 copies:' })
+    .option('source-region', { type: 'string', describe: "the source bucket's region (default: the source profile's, else the destination's)", group: 'S3 → S3 copies:' })
+    .option('source-ca-bundle', { type: 'string', describe: "PEM file of the CAs to trust for an https:// source (default: --ca-bundle's)", group: 'S3 → S3 copies:' })
+    .option('source-no-verify-ssl', { type: 'boolean', describe: "do not check the source's TLS certificate (insecure)", group: 'S3 → S3 copies:' })
     .option('guess-mime-type', { type: 'boolean', describe: 'guess Content-Type from the extension (--no-guess-mime-type: leave it to the server)', group: OBJECT })
     .options(textOptions(OBJECT_FLAGS))
     .example('$0 cp big.iso s3://backups/isos/', 'upload a file (key isos/big.iso)')
@@ -115,6 +125,8 @@ function cpFlags<T>(y: Argv<T>) {
     .example('$0 cp -r ./logs s3://b/logs/ --min-age 1d --max-size 1GiB --bwlimit 20MiB/s', 'day-old logs up to 1 GiB, at most 20 MiB/s')
     .example('$0 cp s3://b/report.pdf . --version-id 3HL4kqtJlcpXroDTDmJ', 'an earlier version of an object')
     .example('$0 cp -r s3://old/data/ s3://new/data/ --checkpoint-dir .ckpt', 'server-side copy of a prefix; resumable')
+    .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old:9000', 'from another server (streamed; --source-profile for another account)')
+    .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)')
     .example("$0 cp -r ./site s3://www/ --cache-control 'max-age=300' --acl public-read", 'a static site: Content-Type guessed per file')
     .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)');
 }

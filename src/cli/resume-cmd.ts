@@ -46,6 +46,9 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     dryRun: false,
     fsync: false,
     encodedPaths: true,
+    sourceConnection: o.source ? { sourceProfile: o.source.profile, sourceRegion: o.source.region, sourceEndpointUrl: o.source.endpointUrl } : {},
+    metadataDirective: o.metadataDirective,
+    objectFlags: [],
   };
 }
 

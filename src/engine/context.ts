@@ -9,6 +9,8 @@ import type { Bandwidth } from './bandwidth.js';
 /** What every transfer needs; passed in, never global. */
 export interface EngineContext {
   store: ObjectStore;
+  /** Where copies read from when the source is another endpoint or account (else `store`). */
+  sourceStore?: ObjectStore | undefined;
   signal: AbortSignal;
   emit: Emit;
   retry: RetryPolicy;

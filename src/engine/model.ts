@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { formatSize } from '../size.js';
+import type { ObjectMeta } from './store.js';
 
 export const MiB = 1024 * 1024;
 /** S3's limits for multipart uploads. */
@@ -84,14 +85,22 @@ export interface DownloadJob extends StdoutJob {
   chunkSize: number;
 }
 
-/** An object to another key on the same endpoint, copied by the server: no bytes pass through s3xfer. */
+/**
+ * An object to another key. On one endpoint and account the server copies it (no bytes pass
+ * through s3xfer); from another (`sourceEndpoint`), its bytes stream through: ranged GETs there,
+ * PUT or UploadPart here.
+ */
 export interface CopyJob {
   id: number;
   source: { bucket: string; key: string; size: number; etag: string; lastModifiedMs: number; versionId?: string | undefined };
   bucket: string;
   key: string;
-  /** Multipart (UploadPartCopy of ranges) when set; one CopyObject otherwise. */
+  /** Multipart (UploadPartCopy or GET + UploadPart of ranges) when set; one request otherwise. */
   partSize?: number | undefined;
+  /** Set when the source is on another endpoint or account: the copy streams through the client. */
+  sourceEndpoint?: string | undefined;
+  /** --metadata-directive REPLACE: these instead of the source's metadata and headers. */
+  replace?: ObjectMeta | undefined;
 }
 
 export type PlanItem =

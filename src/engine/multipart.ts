@@ -42,8 +42,8 @@ export interface PartSource<P> {
   send(part: P, uploadId: string, signal: AbortSignal): Promise<PartInfo>;
   /** Frees what a pulled part holds, sent or not. */
   settle?: ((part: P) => void) | undefined;
-  /** Just before completing: the source must still be what was sent. */
-  beforeComplete?: (() => Promise<void>) | undefined;
+  /** Just before completing, with every part (sent now or before): the source must still be what was sent. */
+  beforeComplete?: ((done: ReadonlyMap<number, PartInfo>) => Promise<void>) | undefined;
 }
 
 export interface MultipartTarget {
@@ -91,7 +91,7 @@ export async function uploadMultipart<P>(ctx: EngineContext, target: MultipartTa
         ctx.emit({ type: 'progress', id: target.id, bytes: info.size });
       },
     );
-    await source.beforeComplete?.();
+    await source.beforeComplete?.(state.done);
     await completeUpload(ctx, target, state);
   } catch (err) {
     await settleFailedUpload(ctx, target, state, session, err);

@@ -10,6 +10,7 @@ import type { EngineContext } from './context.js';
 import { downloadObject, type DownloadSession } from './download.js';
 import { uploadFile, type UploadResult, type UploadSession } from './upload.js';
 import { explainS3Error } from './s3-errors.js';
+import { isFromSource } from './source-side.js';
 import { downloadToStdout } from './to-stdout.js';
 
 export interface RunOptions {
@@ -31,6 +32,8 @@ export interface RunOptions {
   copySession?: ((job: CopyJob) => UploadSession | undefined) | undefined;
   /** The endpoint in use, for messages about it (TLS, connection). */
   endpoint?: string | undefined;
+  /** An S3 → S3 copy's source endpoint, when it has its own connection. */
+  sourceEndpoint?: string | undefined;
   /** An SSE-C key was given (for what a refusal means). */
   customerKey?: boolean | undefined;
 }
@@ -192,8 +195,15 @@ async function transfer(ctx: EngineContext, item: Transfer, id: number, { opts, 
   } catch (err) {
     // A reader that went away (`| head -c 100`) took what it wanted: nothing to report.
     if (isAbort(err) || ctx.signal.aborted || err instanceof OutputClosedError) return undefined;
-    const [url, local] = item.action === 'stdout' ? [source, undefined] : item.action === 'download' ? [source, destination] : item.action === 'copy' ? [destination, undefined] : [destination, source];
-    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, customerKey: opts.customerKey });
+    const [url, local] =
+      item.action === 'stdout'
+        ? [source, undefined]
+        : item.action === 'download'
+          ? [source, destination]
+          : item.action === 'copy'
+            ? [isFromSource(err) ? source : destination, undefined]
+            : [destination, source];
+    const explained = explainS3Error(err, { url, local, endpoint: opts.endpoint, sourceEndpoint: opts.sourceEndpoint, customerKey: opts.customerKey });
     if (explained instanceof FatalError) {
       summary.fatal ??= explained;
       stopAll.abort(explained);

@@ -33,15 +33,20 @@ export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.Proce
   if (opts.endpointUrl !== undefined) return checkEndpoint(opts.endpointUrl, '--endpoint-url');
   if (env.AWS_ENDPOINT_URL_S3) return checkEndpoint(env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3');
   if (env.AWS_ENDPOINT_URL) return checkEndpoint(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
+  return profileEndpoint(opts.profile, env);
+}
+
+/** The profile's `endpoint_url` in ~/.aws/config, if any. */
+export async function profileEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const fromProfile = await loadConfig<string | undefined>(
     {
       environmentVariableSelector: () => undefined,
-      configFileSelector: (profile) => profile.endpoint_url,
+      configFileSelector: (p) => p.endpoint_url,
       default: () => undefined,
     },
-    { profile: opts.profile },
+    { profile },
   )();
-  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${opts.profile ?? env.AWS_PROFILE ?? 'default'})`);
+  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${profile ?? env.AWS_PROFILE ?? 'default'})`);
 }
 
 /** Region from the flag, the environment or the profile; S3-compatible servers rarely care, so default to us-east-1. */

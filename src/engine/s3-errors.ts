@@ -1,4 +1,5 @@
 import { FatalError, TransferError, UserError, isAbort } from '../errors.js';
+import { asSourceFlags, isFromSource } from './source-side.js';
 
 // What kind of failure an error is, asked in one place by the engine, the checkpoints and the commands.
 
@@ -77,6 +78,8 @@ export interface ErrorPlace {
   local?: string | undefined;
   /** The endpoint in use: TLS problems are about it, not about one key. */
   endpoint?: string | undefined;
+  /** An S3 → S3 copy's source endpoint, when it has its own connection (its errors are marked: source-side.ts). */
+  sourceEndpoint?: string | undefined;
   /** An SSE-C key was given: a 403 may be the wrong key, a 400 an object that has none. */
   customerKey?: boolean | undefined;
 }
@@ -101,6 +104,13 @@ type AnyError = Error & {
 export function explainS3Error(err: unknown, place: ErrorPlace): unknown {
   if (err instanceof UserError || !(err instanceof Error)) return err;
   const e = err as AnyError;
+  if (isFromSource(err) && place.sourceEndpoint !== undefined) {
+    // The source's own connection failed: its endpoint, and the --source-* flags that fix it.
+    const explained = explainTls(e, place.sourceEndpoint) ?? explainServer(e, place);
+    if (!explained) return err;
+    const Kind = explained instanceof FatalError ? FatalError : TransferError;
+    return new Kind(asSourceFlags(explained.message).replace('the S3 endpoint', `the source endpoint ${place.sourceEndpoint}`), { cause: e });
+  }
   return explainLocalError(e, place.local) ?? explainTls(e, place.endpoint) ?? explainCustomerKey(e, place) ?? explainServer(e, place) ?? err;
 }
 

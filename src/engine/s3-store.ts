@@ -8,6 +8,7 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   CopyObjectCommand,
+  GetObjectTaggingCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -23,6 +24,7 @@ import {
   type GetInput,
   type GetOutput,
   type ObjectInfo,
+  type ObjectMeta,
   type ObjectSettings,
   type ObjectStore,
   type PartInfo,
@@ -110,6 +112,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  async tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>> {
+    const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return Object.fromEntries((out.TagSet ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
+  }
+
   async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number> {
     const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber, VersionId: versionId, ...customerKeyFields(this.key) }), {
       abortSignal: signal,
@@ -136,16 +143,22 @@ export class S3Store implements ObjectStore {
     return out.UploadId;
   }
 
-  async copyObject(input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined }, signal: AbortSignal): Promise<{ etag: string }> {
+  async copyObject(
+    input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined; replace?: ObjectMeta | undefined },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }> {
+    const { replace } = input;
     const out = await this.client.send(
       new CopyObjectCommand({
         Bucket: input.bucket,
         Key: input.key,
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
-        MetadataDirective: 'COPY',
-        // Headers and metadata come from the source (COPY); class, ACL and encryption as asked.
-        ...settingsFields({ storageClass: input.settings?.storageClass, acl: input.settings?.acl, sse: input.settings?.sse }),
+        // COPY: headers and metadata come from the source; REPLACE: the command line's. Class, ACL and
+        // encryption as asked; tags are the source's (the server's default TaggingDirective COPY).
+        MetadataDirective: replace ? 'REPLACE' : 'COPY',
+        ...(replace ? { Metadata: replace.metadata } : {}),
+        ...settingsFields({ headers: replace?.settings.headers, storageClass: input.settings?.storageClass, acl: input.settings?.acl, sse: input.settings?.sse }),
         ...customerKeyFields(this.key),
         ...copySourceKeyFields(this.key),
       }),

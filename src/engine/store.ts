@@ -57,6 +57,12 @@ export interface CustomerKey {
   keyMd5: string;
 }
 
+/** What a copy writes on the new object besides its bytes: user metadata and settings (headers, tags, …). */
+export interface ObjectMeta {
+  metadata: Record<string, string>;
+  settings: ObjectSettings;
+}
+
 /** An object to copy from, pinned to the ETag it had when planned: a copy of another version fails (412). */
 export interface CopySource {
   bucket: string;
@@ -148,6 +154,8 @@ export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
   /** With `versionId`, that version of the object (versioned buckets). */
   head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined>;
+  /** The object's tags (GetObjectTagging). */
+  tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
   partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
@@ -162,8 +170,14 @@ export interface ObjectStore {
     },
     signal: AbortSignal,
   ): Promise<string>;
-  /** A server-side copy of a whole object (up to 5 GiB), metadata and headers included. */
-  copyObject(input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined }, signal: AbortSignal): Promise<{ etag: string }>;
+  /**
+   * A server-side copy of a whole object (up to 5 GiB): metadata and headers copied with it, or with
+   * `replace` those instead (aws-cli's --metadata-directive REPLACE). Tags are the source's either way.
+   */
+  copyObject(
+    input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined; replace?: ObjectMeta | undefined },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }>;
   /** A server-side copy of a byte range of `source` as a part: no bytes pass through the client. */
   uploadPartCopy(
     input: { source: CopySource; bucket: string; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } },

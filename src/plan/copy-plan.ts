@@ -10,16 +10,17 @@ import { decideCompleted, decideUpload } from './update.js';
 import { headSingle } from './single-object.js';
 
 /**
- * S3 → S3 on the same endpoint: what to copy (server-side), skip or refuse.
- * `-u` and "already done" compare LastModified and size as for uploads: a copy
- * made earlier is newer than its source.
+ * S3 → S3: what to copy, skip or refuse. The source is listed on its own store
+ * (another endpoint or account) when there is one. `-u` and "already done"
+ * compare LastModified and size as for uploads: a copy made earlier is newer
+ * than its source.
  */
 export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Promise<Plan> {
   if (opts.recursive) return planCopyTree(src, dst, opts, deps);
   const info = await headSingle(src, opts, deps);
   const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + keyBasename(src.key) : dst.key;
   checkKeyLength(key);
-  if (src.bucket === dst.bucket && src.key === key) {
+  if (src.bucket === dst.bucket && src.key === key && opts.sourceEndpoint === undefined) {
     throw new UsageError(`${formatS3(src.bucket, src.key)} would be copied onto itself: give another destination`);
   }
   const existing = opts.update || opts.skipCompleted ? await deps.store.head(dst.bucket, key, deps.signal) : undefined;
@@ -29,7 +30,7 @@ export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOpt
 function planCopyTree(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Plan {
   const prefix = asDirPrefix(src.key);
   const dstPrefix = asDirPrefix(dst.key);
-  if (src.bucket === dst.bucket && prefix === dstPrefix) {
+  if (src.bucket === dst.bucket && prefix === dstPrefix && opts.sourceEndpoint === undefined) {
     throw new UsageError(`${formatS3(src.bucket, prefix)} would be copied onto itself: give another destination prefix`);
   }
   return { items: copyTreeItems(src, dst, opts, deps) };
@@ -40,12 +41,13 @@ async function* copyTreeItems(src: S3Location, dst: S3Location, opts: PlanOption
   const prefix = asDirPrefix(src.key);
   const dstPrefix = asDirPrefix(dst.key);
   let listed = 0;
+  const sameStore = opts.sourceEndpoint === undefined;
   const sources = (async function* () {
-    for await (const o of checkedOrder(deps.store.list(src.bucket, prefix, deps.signal), (x) => x.key, `the listing of ${formatS3(src.bucket, prefix)}`)) {
+    for await (const o of checkedOrder((deps.sourceStore ?? deps.store).list(src.bucket, prefix, deps.signal), (x) => x.key, `the listing of ${formatS3(src.bucket, prefix)}`)) {
       listed++;
       // The listing runs while copies land: a destination inside the source would be listed
       // and copied again, without end. What is already under it is left out.
-      if (src.bucket === dst.bucket && dstPrefix.startsWith(prefix) && o.key.startsWith(dstPrefix)) continue;
+      if (sameStore && src.bucket === dst.bucket && dstPrefix.startsWith(prefix) && o.key.startsWith(dstPrefix)) continue;
       if (!o.key.endsWith('/') && opts.filter({ relPath: o.key.slice(prefix.length), size: o.size, mtimeMs: o.lastModifiedMs })) yield o;
     }
   })();
@@ -79,6 +81,14 @@ function copyItem(info: ObjectInfo, srcBucket: string, bucket: string, key: stri
   return {
     action: 'copy',
     reason: decision.reason,
-    job: { source: { bucket: srcBucket, key: info.key, size, etag, lastModifiedMs, versionId }, bucket, key, partSize: partSizeFor(size, opts) },
+    job: {
+      source: { bucket: srcBucket, key: info.key, size, etag, lastModifiedMs, versionId },
+      bucket,
+      key,
+      // Streamed parts go through budget buffers like an upload's; server-side ones cost us nothing.
+      partSize: partSizeFor(size, opts.sourceEndpoint === undefined ? { ...opts, defaultPartSize: opts.defaultCopyPartSize ?? opts.defaultPartSize } : opts),
+      ...(opts.sourceEndpoint !== undefined ? { sourceEndpoint: opts.sourceEndpoint } : {}),
+      ...(opts.replace ? { replace: opts.replace } : {}),
+    },
   };
 }

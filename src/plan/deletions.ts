@@ -55,7 +55,9 @@ async function* mapKeys<T extends { key: string }>(items: AsyncIterable<T>, rel:
 function sideOf(loc: S3Location | LocalLocation, opts: PlanOptions, deps: PlanDeps, isDestination: boolean): AsyncIterable<Side> {
   if (loc.kind === 's3') {
     const prefix = asDirPrefix(loc.key);
-    const listing = checkedOrder(deps.store.list(loc.bucket, prefix, deps.signal), (o: ObjectInfo) => o.key, `the listing of ${formatS3(loc.bucket, prefix)}`);
+    // An S3 → S3 source on another endpoint or account is listed on its own store.
+    const store = isDestination ? deps.store : (deps.sourceStore ?? deps.store);
+    const listing = checkedOrder(store.list(loc.bucket, prefix, deps.signal), (o: ObjectInfo) => o.key, `the listing of ${formatS3(loc.bucket, prefix)}`);
     return (async function* () {
       for await (const o of listing) yield { key: o.key, name: o.key, size: o.size, mtimeMs: o.lastModifiedMs };
     })();

@@ -10,7 +10,7 @@ import {
   type LocalLocation,
   type S3Location,
 } from '../location.js';
-import type { ObjectInfo, ObjectStore } from '../engine/store.js';
+import type { ObjectInfo, ObjectMeta, ObjectStore } from '../engine/store.js';
 import { planOf, type Plan, type PlanItem } from '../engine/model.js';
 import type { PathFilter } from './filter.js';
 import { choosePartSize } from '../engine/model.js';
@@ -31,6 +31,8 @@ export interface PlanOptions {
   /** Explicit --part-size, or undefined for auto. */
   partSize: number | undefined;
   defaultPartSize: number;
+  /** The default for server-side copies (UploadPartCopy), when no --part-size is given. */
+  defaultCopyPartSize?: number | undefined;
   /** Resume granularity within a ranged download. */
   chunkSize: number;
   /**
@@ -42,12 +44,18 @@ export interface PlanOptions {
   skipDirs?: ReadonlySet<string> | undefined;
   /** Nothing is written, the mtime cache included. */
   dryRun?: boolean | undefined;
+  /** S3 → S3: the source's endpoint when it is another endpoint or account (bytes stream through us). */
+  sourceEndpoint?: string | undefined;
+  /** S3 → S3 with --metadata-directive REPLACE: what the copies carry instead of the source's. */
+  replace?: ObjectMeta | undefined;
   /** --version-id: this version of the single source object. */
   versionId?: string | undefined;
 }
 
 export interface PlanDeps {
   store: ObjectStore;
+  /** S3 → S3 from another endpoint or account: where the source is listed and read. */
+  sourceStore?: ObjectStore | undefined;
   signal: AbortSignal;
   /** Where the recorded mtimes of a downloaded tree are kept between runs (see mtime-cache.ts); none: no cache. */
   mtimeCacheFile?: ((bucket: string, prefix: string, root: string) => string) | undefined;

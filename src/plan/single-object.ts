@@ -9,7 +9,8 @@ export async function headSingle(src: S3Location, opts: PlanOptions, deps: PlanD
   const url = formatS3(src.bucket, src.key);
   if (src.key === '' || src.key.endsWith('/')) throw new UsageError(`${url} is a prefix, not an object: use -r to copy everything under it`);
   const noVersion = () => new UsageError(`${url}: no version '${opts.versionId}' (list them with aws s3api list-object-versions)`);
-  const info = await deps.store.head(src.bucket, src.key, deps.signal, opts.versionId).catch((err: unknown) => {
+  // An S3 → S3 copy's source may have its own store (another endpoint or account).
+  const info = await (deps.sourceStore ?? deps.store).head(src.bucket, src.key, deps.signal, opts.versionId).catch((err: unknown) => {
     // A version ID the server cannot even parse is a bodiless 400 to a HEAD.
     throw opts.versionId && (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 400 ? noVersion() : err;
   });

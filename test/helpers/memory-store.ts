@@ -69,6 +69,10 @@ export class MemoryStore implements ObjectStore {
     }
   }
 
+  async tags(): Promise<Record<string, string>> {
+    return {};
+  }
+
   async head(_bucket: string, key: string): Promise<ObjectInfo | undefined> {
     (await this.enter('head', key))();
     const o = this.objects.get(key);

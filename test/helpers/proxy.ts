@@ -93,6 +93,8 @@ export interface Proxy {
   endpoint: string;
   /** Every request seen, in arrival order; entries are updated while requests are in flight. */
   requests: RecordedRequest[];
+  /** TCP connections clients opened to the proxy so far (keep-alive reuse shows as fewer than requests). */
+  readonly connections: number;
   /** Empties `requests` (in place). */
   clear(): void;
   /** Replaces the rules; `times` counts start afresh. */
@@ -380,6 +382,8 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       res.destroy(err as Error);
     });
   });
+  let connections = 0;
+  server.on('connection', () => void connections++);
   server.requestTimeout = 0; // throttled transfers may take long
   server.keepAliveTimeout = 65_000; // outlive the SDK's idle sockets: fewer reuse-after-close races
 
@@ -393,6 +397,9 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    get connections() {
+      return connections;
+    },
     clear: () => {
       requests.length = 0;
     },

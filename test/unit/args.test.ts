@@ -115,6 +115,28 @@ describe('sync', () => {
   });
 });
 
+describe('S3 → S3 flags: flag > S3XFER_* > config file, each checked', () => {
+  it('--source-* and --metadata-directive from the command line', async () => {
+    const o = await parse(['--source-endpoint-url', 'http://old:9000', '--source-profile', 'old', '--source-region', 'eu-west-1', '--source-no-verify-ssl', '--metadata-directive', 'replace', '--metadata', 'a=1,b=2', '--content-type', 'text/x']);
+    expect(o.sourceConnection).toEqual({ sourceEndpointUrl: 'http://old:9000', sourceProfile: 'old', sourceRegion: 'eu-west-1', sourceCaBundle: undefined, sourceVerifySsl: false });
+    expect([o.metadataDirective, o.objectFlags, o.object.metadata, o.object.settings.headers?.contentType]).toEqual(['REPLACE', ['--metadata', '--content-type'], { a: '1', b: '2' }, 'text/x']);
+  });
+
+  it('from S3XFER_SOURCE_* and the config file; the flag wins', async () => {
+    const config = configFile('source-endpoint-url: http://file:9000\nsource-profile: fromfile\nsource-verify-ssl: false\nmetadata-directive: COPY\n');
+    const o = await parse(['--config', config], { S3XFER_SOURCE_ENDPOINT_URL: 'http://env:9000' });
+    expect(o.sourceConnection).toMatchObject({ sourceEndpointUrl: 'http://env:9000', sourceProfile: 'fromfile', sourceVerifySsl: false });
+    expect(o.metadataDirective).toBe('COPY');
+    const flag = await parse(['--config', config, '--source-endpoint-url', 'http://flag:9000'], { S3XFER_SOURCE_ENDPOINT_URL: 'http://env:9000' });
+    expect(flag.sourceConnection.sourceEndpointUrl).toBe('http://flag:9000');
+  });
+
+  it('bad values are refused in one line', async () => {
+    expect(await refusal(['--source-endpoint-url', 'ftp://x'])).toMatch(/--source-endpoint-url/);
+    expect(await refusal([], { S3XFER_METADATA_DIRECTIVE: 'MOVE' })).toMatch(/invalid metadata-directive 'MOVE': use COPY or REPLACE/);
+  });
+});
+
 describe('--bwlimit, the size and time filters, --version-id', () => {
   it('flag > env > config file, like the others', async () => {
     const config = configFile('bwlimit: 10MiB/s\nmin-size: 1KiB\nmax-age: 2d\n');
