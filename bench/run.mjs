@@ -29,14 +29,16 @@ const BUCKET = 'bench';
 const TARGETS = { ratio: 1.0, rssMB: 150, ckptOverhead: 0.03, resumeRatio: 0.6, versionMs: 150 };
 
 function parseArgs(argv) {
-  const o = { rounds: 3, skip2g: false, peers: ['aws', 's5cmd', 'mc', 'rclone'] };
+  const o = { rounds: 3, skip2g: false, peers: ['aws', 's5cmd', 'mc', 'rclone'], only: undefined };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--rounds') o.rounds = Number(argv[++i]);
     else if (argv[i].startsWith('--rounds=')) o.rounds = Number(argv[i].slice(9));
     else if (argv[i] === '--skip-2g') o.skip2g = true;
     else if (argv[i] === '--peers') o.peers = argv[++i].split(',').filter(Boolean);
+    // Only these cases (ids: upBig, downBig, downGiga, copyGiga, upSmall, downSmall): no 2 GiB, checkpoint, resume or --version runs.
+    else if (argv[i] === '--only') o.only = argv[++i].split(',').filter(Boolean);
     else if (argv[i] === '-h' || argv[i] === '--help') {
-      process.stdout.write('usage: node bench/run.mjs [--rounds N] [--skip-2g] [--peers aws,s5cmd,mc,rclone]\n');
+      process.stdout.write('usage: node bench/run.mjs [--rounds N] [--skip-2g] [--peers aws,s5cmd,mc,rclone] [--only copyGiga,downGiga,…]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]} (usage: node bench/run.mjs [--rounds N] [--skip-2g] [--peers aws,s5cmd,mc,rclone])`);
   }
@@ -101,6 +103,17 @@ function makeCases(tools, data, sums) {
     upBig: { title: '256 MiB upload', once: upFile(data.big, BIG) },
     downBig: { title: '256 MiB download', once: downFile('src/big.bin', BIG, sums.big) },
     downGiga: { title: '1 GiB download', once: downFile('src/giga.bin', GIGA, sums.giga) },
+    copyGiga: {
+      title: '1 GiB S3 → S3 copy (one endpoint)',
+      async once(name, round) {
+        const key = `cp/${name}/r${round}/giga.bin`;
+        const r = await spawnTimed(tools[name].copyFile(BUCKET, 'src/giga.bin', BUCKET, key), { env: tools[name].env });
+        const got = await s3.size(key);
+        await s3.remove(`cp/${name}/r${round}/`);
+        if (r.code !== 0 || got !== GIGA) throw fail(r, `copied ${got} of ${GIGA} bytes`);
+        return r;
+      },
+    },
     upSmall: {
       title: '1,000 × 8 KiB upload (-r)',
       async once(name, round) {
@@ -233,8 +246,14 @@ function markdown(res) {
 
 // ---------------------------------------------------------------------------
 
+/** The test data each case reads: with --only, nothing else is made or seeded. */
+const NEEDS = { upBig: ['big'], downBig: ['big'], downGiga: ['giga'], copyGiga: ['giga'], upSmall: ['small'], downSmall: ['small'] };
+
 async function main(cleanup) {
   const opts = parseArgs(process.argv.slice(2));
+  for (const c of opts.only ?? []) if (!NEEDS[c]) throw new Error(`unknown case ${c} (cases: ${Object.keys(NEEDS).join(', ')})`);
+  const needs = new Set((opts.only ?? Object.keys(NEEDS)).flatMap((c) => NEEDS[c]));
+  if (opts.only) opts.skip2g = true;
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 's3xfer-bench-'));
   timeBin = ensureGnuTime();
 
@@ -246,11 +265,11 @@ async function main(cleanup) {
   const data = { big: path.join(tmp, 'big.bin'), giga: path.join(tmp, 'giga.bin'), huge: path.join(tmp, 'huge.bin'), small: path.join(tmp, 'small') };
   await fs.mkdir(data.small);
   await fs.mkdir(path.join(tmp, 'dl'));
-  await writeRandomFile(data.big, BIG);
-  await writeRandomFile(data.giga, GIGA);
-  for (let i = 0; i < SMALL_COUNT; i++) await fs.writeFile(path.join(data.small, `f${String(i).padStart(4, '0')}.bin`), randomFillSync(Buffer.alloc(SMALL_SIZE)));
+  if (needs.has('big')) await writeRandomFile(data.big, BIG);
+  if (needs.has('giga')) await writeRandomFile(data.giga, GIGA);
+  if (needs.has('small')) for (let i = 0; i < SMALL_COUNT; i++) await fs.writeFile(path.join(data.small, `f${String(i).padStart(4, '0')}.bin`), randomFillSync(Buffer.alloc(SMALL_SIZE)));
   if (!opts.skip2g) await writeRandomFile(data.huge, HUGE);
-  const sums = { big: await sha256(data.big), giga: await sha256(data.giga) };
+  const sums = { big: needs.has('big') ? await sha256(data.big) : null, giga: needs.has('giga') ? await sha256(data.giga) : null };
 
   const server = await startMinio();
   cleanup.push(() => server.stop());
@@ -263,7 +282,13 @@ async function main(cleanup) {
   // Seed the download sources with aws-cli (a reference independent of s3xfer) when present.
   log('seeding download sources…');
   const seeder = tools.aws ?? tools.s3xfer;
-  for (const argv of [seeder.upFile(data.big, BUCKET, 'src/big.bin'), seeder.upFile(data.giga, BUCKET, 'src/giga.bin'), seeder.upTree(data.small, BUCKET, 'src/small')].concat(opts.skip2g ? [] : [seeder.upFile(data.huge, BUCKET, 'src/huge.bin')])) {
+  const seeds = [
+    needs.has('big') && seeder.upFile(data.big, BUCKET, 'src/big.bin'),
+    needs.has('giga') && seeder.upFile(data.giga, BUCKET, 'src/giga.bin'),
+    needs.has('small') && seeder.upTree(data.small, BUCKET, 'src/small'),
+    !opts.skip2g && seeder.upFile(data.huge, BUCKET, 'src/huge.bin'),
+  ].filter(Boolean);
+  for (const argv of seeds) {
     const r = await spawnTimed(argv, { env: seeder.env });
     if (r.code !== 0) throw new Error(`seeding failed: ${argv.join(' ')}\n${r.out}`);
   }
@@ -273,12 +298,14 @@ async function main(cleanup) {
 
   // --version start-up time: 2 warm-ups, then 15 runs.
   const versionRuns = [];
-  for (let i = 0; i < 17; i++) {
+  for (let i = 0; i < (opts.only ? 0 : 17); i++) {
     const r = await spawnTimed([process.execPath, S3XFER, '--version'], { env: tools.s3xfer.env, measure: false });
     if (i >= 2) versionRuns.push(r.ms);
   }
 
-  const { cases, huge } = makeCases(tools, data, sums);
+  const made = makeCases(tools, data, sums);
+  const huge = made.huge;
+  const cases = opts.only ? Object.fromEntries(opts.only.map((c) => [c, made.cases[c]])) : made.cases;
   const runs = Object.fromEntries(Object.keys(cases).map((c) => [c, Object.fromEntries(names.map((n) => [n, []]))]));
   const ckptRuns = { plain: [], checkpoint: [] };
   const resumeRuns = [];
@@ -299,6 +326,7 @@ async function main(cleanup) {
     for (const [id, c] of Object.entries(cases)) {
       for (const n of order) await attempt(runs[id][n], () => c.once(n, round), `round ${round} ${id} ${n}`);
     }
+    if (opts.only) continue;
     // (g) checkpoint overhead: the same upload with and without --checkpoint-dir, alternating.
     for (const tag of round % 2 ? ['plain', 'checkpoint'] : ['checkpoint', 'plain']) {
       await attempt(ckptRuns[tag], async () => {
@@ -357,8 +385,10 @@ async function main(cleanup) {
     }),
     { name: `--checkpoint-dir overhead, 256 MiB upload (${sec(res.checkpoint.checkpoint.medianMs)} vs ${sec(res.checkpoint.plain.medianMs)} s)`, measured: Number.isFinite(overhead) ? `${(overhead * 100).toFixed(1)}%` : '–', target: `< ${TARGETS.ckptOverhead * 100}%`, met: Number.isFinite(overhead) ? overhead < TARGETS.ckptOverhead : null },
     { name: `resume at 50% ÷ full checkpointed upload (${sec(res.resume.medianMs)} vs ${sec(res.checkpoint.checkpoint.medianMs)} s; parts on server at kill: ${partsNote || '–'})`, measured: Number.isFinite(resumeRatio) ? `${resumeRatio.toFixed(2)}×` : '–', target: `≤ ${TARGETS.resumeRatio}×`, met: Number.isFinite(resumeRatio) ? resumeRatio <= TARGETS.resumeRatio : null },
-    { name: '`s3xfer --version` (median of 15)', measured: `${res.version.medianMs.toFixed(0)} ms`, target: `< ${TARGETS.versionMs} ms`, met: res.version.medianMs < TARGETS.versionMs },
+    { name: '`s3xfer --version` (median of 15)', measured: res.version.medianMs == null ? '–' : `${res.version.medianMs.toFixed(0)} ms`, target: `< ${TARGETS.versionMs} ms`, met: res.version.medianMs == null ? null : res.version.medianMs < TARGETS.versionMs },
   ];
+  // --only: the chosen cases' targets alone (the others were not measured).
+  if (opts.only) res.targets = res.targets.slice(0, Object.keys(res.cases).length);
 
   const dir = path.join(HERE, 'results');
   await fs.mkdir(dir, { recursive: true });

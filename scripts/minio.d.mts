@@ -25,4 +25,5 @@ export interface MinioServer {
  * Starts a throw-away MinIO on 127.0.0.1 with random credentials; resolves once /minio/health/live answers 200.
  * With certsDir (holding public.crt and private.key) it serves https:// instead of http://.
  */
-export declare function startMinio(opts?: { dataDir?: string; port?: number; bin?: string; certsDir?: string }): Promise<MinioServer>;
+/** env: extra server environment (MINIO_KMS_SECRET_KEY, MINIO_STORAGE_CLASS_RRS, …). */
+export declare function startMinio(opts?: { dataDir?: string; port?: number; bin?: string; certsDir?: string; env?: Record<string, string> }): Promise<MinioServer>;

@@ -329,14 +329,15 @@ setInterval(() => { if (!cleaning && gone()) process.exit(0); }, 1000);
 /**
  * Starts a throw-away MinIO server on 127.0.0.1 with random credentials.
  *
- * @param {{dataDir?: string, port?: number, bin?: string, certsDir?: string}} [opts]
+ * @param {{dataDir?: string, port?: number, bin?: string, certsDir?: string, env?: Record<string, string>}} [opts]
  *   dataDir: where objects live (created if needed, kept on stop); default: a fresh temp dir removed on stop.
  *   port: API port; default: a free one. bin: MinIO binary; default: the cached one (see ensureMinio).
  *   certsDir: a directory with public.crt and private.key: MinIO serves https:// with them (kept on stop).
+ *   env: extra server environment, e.g. MINIO_KMS_SECRET_KEY for SSE-S3/SSE-KMS, MINIO_STORAGE_CLASS_RRS.
  * @returns {Promise<{endpoint: string, accessKey: string, secretKey: string, region: string,
  *   dataDir: string, pid: number, stop: () => Promise<void>}>}
  */
-export async function startMinio({ dataDir, port, bin = minioBinaryPath(), certsDir: tlsCertsDir } = {}) {
+export async function startMinio({ dataDir, port, bin = minioBinaryPath(), certsDir: tlsCertsDir, env: extraEnv = {} } = {}) {
   if (!(await exists(bin))) throw new Error(`MinIO binary not found at ${bin}; call ensureMinio() first`);
 
   if (port) await assertPortFree(port); // else the health check could reach some other server
@@ -369,6 +370,7 @@ export async function startMinio({ dataDir, port, bin = minioBinaryPath(), certs
     MINIO_UPDATE: 'off', // no update check against dl.min.io
     MINIO_CALLHOME_ENABLE: 'off', // no call-home (off by default; be explicit)
     MINIO_CI_CD: '1', // test mode: skips root-drive checks, purges deleted data immediately
+    ...extraEnv,
   };
   for (const key of ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_CONFIG_ENV_FILE', 'MINIO_VOLUMES', 'MINIO_OPTS']) {
     delete env[key];

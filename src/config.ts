@@ -19,10 +19,42 @@ export const CONFIG_KEYS = [
   'addressing-style',
   'ca-bundle',
   'verify-ssl',
+  'source-endpoint-url',
+  'source-profile',
+  'source-region',
+  'source-ca-bundle',
+  'source-verify-ssl',
+  'metadata-directive',
+  'request-payer',
+  'sse-c',
+  'sse-c-key',
+  // What uploads set on the objects they write.
+  'content-type',
+  'guess-mime-type',
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+  'metadata',
+  'storage-class',
+  'acl',
+  'tagging',
+  'sse',
+  'sse-kms-key-id',
+  'bwlimit',
+  'min-size',
+  'max-size',
+  'min-age',
+  'max-age',
+  'newer-than',
+  'older-than',
+  'delete',
   'shard',
   'shards',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
+/** `metadata` and `tagging` may be maps in the file; the rest are scalars. */
 export type Config = Partial<Record<ConfigKey, string | number | boolean>>;
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv): string {

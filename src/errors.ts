@@ -42,6 +42,14 @@ export class FatalError extends UserError {
   }
 }
 
+/** A listing that is not in UTF-8 byte order: -u merges sorted streams, so deciding from it would be wrong. */
+export class ListingOrderError extends FatalError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListingOrderError';
+  }
+}
+
 /** The run was cancelled by a signal; what was saved can be resumed. */
 export class InterruptedError extends UserError {
   constructor(message = 'interrupted') {
@@ -121,3 +129,6 @@ export class LockedError extends TransferError {}
 
 /** A path under the destination root is a symbolic link, or not a directory: nothing is written through it. */
 export class UnsafeDestinationError extends TransferError {}
+
+/** The reader of standard output went away (`| head -c 100`): the download to it stops, quietly (exit 0), never retried. */
+export class OutputClosedError extends TransferError {}

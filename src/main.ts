@@ -16,6 +16,7 @@ function packageVersion(): string {
 async function run(command: Exclude<Command, { name: 'none' }>, io: Io & { signal: AbortSignal }): Promise<number> {
   switch (command.name) {
     case 'cp':
+    case 'sync':
       return (await import('./cli/cp.js')).runCp(command.options, io);
     case 'checkpoint ls':
       return (await import('./cli/checkpoint-cmd.js')).checkpointLs(command.options, io);
@@ -43,6 +44,9 @@ export async function main(io: Io): Promise<number> {
     // Said once per run, before anything connects: nobody should forget that it is on.
     if (command.options.verifySsl === false) {
       io.stderr.write('s3xfer: warning: TLS certificates are not checked (--no-verify-ssl): anyone on the network path could read or alter the data\n');
+    }
+    if (command.name === 'cp' && command.options.sourceConnection.sourceVerifySsl === false) {
+      io.stderr.write("s3xfer: warning: the source's TLS certificate is not checked (--source-no-verify-ssl): anyone on the network path could read or alter the data\n");
     }
     io.onSignal((signal) => controller.abort(new UserError(`interrupted by ${signal}`, ExitCode.interrupted)));
     return await run(command, { ...io, signal: controller.signal });

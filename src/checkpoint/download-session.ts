@@ -14,6 +14,8 @@ import type { Emit } from '../report/events.js';
 import { CHECKPOINT_VERSION, type DownloadCheckpoint, type ResumeOptions } from './schema.js';
 import { CoalescingWriter, checkpointId, type CheckpointStore } from './store.js';
 import { loadForResume } from './load.js';
+import type { CustomerKey } from '../engine/store.js';
+import { checkSameObjectOptions, objectRecord } from './object-record.js';
 import { CheckpointLock } from './lock.js';
 
 export interface DownloadSessionDeps {
@@ -22,6 +24,8 @@ export interface DownloadSessionDeps {
   endpoint: string;
   options: ResumeOptions;
   now: () => Date;
+  /** Recorded by its MD5, so `resume` knows the object needs the key. */
+  customerKey?: CustomerKey | undefined;
 }
 
 
@@ -65,6 +69,7 @@ export class CheckpointedDownload implements DownloadSession {
       await this.discard(cp);
       return undefined;
     }
+    checkSameObjectOptions(cp.object, this.object(), { name: this.url, id: this.id });
     const { ranges, refetch } = await this.checkTempFile(cp);
     if (refetch > 0) {
       this.deps.emit({
@@ -75,6 +80,11 @@ export class CheckpointedDownload implements DownloadSession {
     this.createdAt = cp.createdAt;
     this.state = { tempPath: cp.destination.tempPath, partSize: cp.partSize, chunkSize: cp.chunkSize, ranges };
     return this.state;
+  }
+
+  /** Of the options, only the SSE-C key matters to a download. */
+  private object() {
+    return objectRecord(undefined, {}, this.deps.customerKey);
   }
 
   private async mismatch(cp: DownloadCheckpoint): Promise<string | undefined> {
@@ -186,6 +196,7 @@ export class CheckpointedDownload implements DownloadSession {
       chunkSize: state.chunkSize,
       ranges,
       options: this.deps.options,
+      object: this.object(),
       createdAt: this.createdAt,
       updatedAt: this.deps.now().toISOString(),
     });

@@ -38,6 +38,8 @@ export interface CheckpointSummary {
   doneMap: boolean[];
   uploadId?: string | undefined;
   tempPath?: string | undefined;
+  /** A copy from another endpoint (streamed): where its source is. */
+  sourceEndpoint?: string | undefined;
   file: string;
 }
 
@@ -127,6 +129,7 @@ export async function summarize(entry: CheckpointEntry): Promise<CheckpointSumma
       state: cp.kind === 'copy' || (await sourceUnchanged(cp)) ? 'resumable' : 'source changed',
       doneMap: parts.map((p) => done.has(p.partNumber)),
       uploadId: cp.uploadId,
+      ...(cp.kind === 'copy' && cp.source.endpoint !== cp.destination.endpoint ? { sourceEndpoint: cp.source.endpoint } : {}),
       file: entry.file,
     };
   }

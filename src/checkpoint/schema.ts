@@ -22,6 +22,13 @@ const resumeOptions = z.object({
   region: z.string().optional(),
   endpointUrl: z.string().optional(),
   addressingStyle: z.enum(['path', 'virtual']).optional(),
+  /** A copy from another endpoint or account: how to reach the source. */
+  source: z
+    .object({ profile: z.string().optional(), region: z.string().optional(), endpointUrl: z.string().optional() })
+    .strict()
+    .optional(),
+  /** A copy with --metadata-directive REPLACE (the headers and metadata it set are in the object record). */
+  metadataDirective: z.literal('REPLACE').optional(),
 });
 
 const objectRef = z.object({ endpoint: z.string(), bucket: z.string(), key: z.string() });
@@ -32,6 +39,11 @@ const base = {
   partSize: z.number().int().min(1),
   partCount: z.number().int().min(1),
   options: resumeOptions,
+  /**
+   * The options that change the object, by flag name (object-record.ts); an SSE-C key only by its MD5.
+   * Absent in checkpoints written before they were recorded.
+   */
+  object: z.record(z.string(), z.string()).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 };

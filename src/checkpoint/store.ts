@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import writeFileAtomic from 'write-file-atomic';
 import { UserError, ExitCode } from '../errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
 import { PRIVATE_FILE_MODE, checkCheckpointDir, makePrivateDir, readTrustedCheckpoint } from './trust.js';
@@ -17,6 +16,7 @@ export function checkpointId(absSource: string, destinationUrl: string, endpoint
 /** Checkpoint files in one directory, written atomically. */
 export class CheckpointStore {
   private trusted: Promise<boolean> | undefined;
+  private saves = 0;
   constructor(public dir: string) {}
 
   /** Once per command: the directory and the checkpoints in it are the user's alone (see trust.ts). */
@@ -73,14 +73,31 @@ export class CheckpointStore {
   /**
    * Temp file in the same directory, fsync, rename, fsync the directory: after
    * a SIGKILL or power cut the old or the new checkpoint is there, never a torn one.
+   * Written by hand rather than with write-file-atomic, which resolves the target's
+   * real path on every save (an lstat per path component, ~0.7 ms of CPU a save);
+   * the directory was resolved once in prepare(), and the file name is ours.
    */
   async write(body: CheckpointBody): Promise<void> {
-    // An explicit mode: write-file-atomic opens its temp file with it and chmods it (umask-proof).
-    await writeFileAtomic(this.pathFor(body.id, body.kind), serializeCheckpoint(body), { fsync: true, mode: PRIVATE_FILE_MODE });
+    const file = this.pathFor(body.id, body.kind);
+    const temp = `${file}.${process.pid}${String(++this.saves).padStart(6, '0')}`;
+    try {
+      // 'wx' with an explicit mode: a fresh file of ours, 0600 whatever the umask.
+      const fh = await fs.open(temp, 'wx', PRIVATE_FILE_MODE);
+      try {
+        await fh.writeFile(serializeCheckpoint(body));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(temp, file);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
     await fsyncDir(this.dir);
   }
 
-  /** A kill during a save leaves write-file-atomic's temp file (`<id>.ucp.<n>`) behind; the checkpoint itself is intact. */
+  /** A kill during a save leaves its temp file (`<id>.ucp.<digits>`) behind; the checkpoint itself is intact. */
   async removeStaleTemps(id: string, kind: CheckpointKind): Promise<void> {
     const stale = new RegExp(`^${id}\\${EXT[kind]}\\.\\d+$`);
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
@@ -120,15 +137,23 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Saves coalesced: at most one write in flight, and the latest state is
- * written once it ends. Saving never waits on the transfer or slows it.
+ * Saves coalesced: at most one write in flight, the latest state written once
+ * it ends, and (with an interval) no two saves started closer together than
+ * that. Saving never waits on the transfer or slows it; flush() writes at once.
  */
 export class CoalescingWriter {
   private running: Promise<void> | undefined;
   private dirty = false;
+  private urgent = false;
   private failure: unknown;
+  private lastStart = -Infinity;
+  private wake: (() => void) | undefined;
 
-  constructor(private readonly save: () => Promise<void>) {}
+  constructor(
+    private readonly save: () => Promise<void>,
+    private readonly minIntervalMs = 0,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   schedule(): void {
     this.dirty = true;
@@ -138,7 +163,19 @@ export class CoalescingWriter {
   private async loop(): Promise<void> {
     try {
       while (this.dirty) {
+        const wait = this.lastStart + this.minIntervalMs - this.now();
+        if (wait > 0 && !this.urgent) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wake = undefined;
+        }
         this.dirty = false;
+        this.lastStart = this.now();
         await this.save();
         // A later save that succeeds makes an earlier failure moot.
         this.failure = undefined;
@@ -150,9 +187,15 @@ export class CoalescingWriter {
     }
   }
 
-  /** Wait until everything scheduled is on disk; rethrow a failed save. */
+  /** Write what is scheduled now and wait until it is on disk; rethrow a failed save. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    this.urgent = true;
+    try {
+      this.wake?.();
+      while (this.running) await this.running;
+    } finally {
+      this.urgent = false;
+    }
     if (this.failure !== undefined) throw this.failure;
   }
 }

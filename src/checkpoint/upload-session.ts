@@ -10,6 +10,8 @@ import { ChangedSourceError, SuspectObjectError } from '../errors.js';
 import type { UploadCheckpoint } from './schema.js';
 import { checkpointId } from './store.js';
 import { MultipartSession, type MultipartSessionDeps } from './multipart-session.js';
+import { NO_OBJECT_OPTIONS, settingsFor } from '../engine/object-settings.js';
+import { objectRecord } from './object-record.js';
 
 export type UploadSessionDeps = MultipartSessionDeps;
 
@@ -30,7 +32,9 @@ export class CheckpointedUpload extends MultipartSession<UploadCheckpoint> {
   ) {
     const url = formatS3(job.bucket, job.key);
     const id = checkpointId(job.path, url, deps.endpoint);
-    super({ id, name: job.path, bucket: job.bucket, key: job.key, size: job.size, partSize: job.partSize! }, deps);
+    const options = deps.object ?? NO_OBJECT_OPTIONS;
+    const object = objectRecord(settingsFor(options, job.key), options.metadata, deps.customerKey);
+    super({ id, name: job.path, bucket: job.bucket, key: job.key, size: job.size, partSize: job.partSize!, object }, deps);
     this.id = id;
   }
 

@@ -23,8 +23,11 @@ class Connections {
     private readonly flags: ConnectionFlags,
   ) {}
   for(entry: CheckpointEntry): Promise<Connected> {
-    const o = entry.checkpoint!.options;
-    return this.cached(JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle]), { ...o, caBundle: this.flags.caBundle, verifySsl: this.flags.verifySsl });
+    const { options: o, object } = entry.checkpoint!;
+    // The SSE-C key only for checkpoints made with it (a HEAD of another object with a key is refused).
+    const key = this.flags.customerKey?.keyMd5 === object?.['sse-c-key-md5'] ? this.flags.customerKey : undefined;
+    const flags = { ...o, caBundle: this.flags.caBundle, verifySsl: this.flags.verifySsl, requestPayer: this.flags.requestPayer, customerKey: key };
+    return this.cached(JSON.stringify([o.profile, o.region, o.endpointUrl, o.addressingStyle, key?.keyMd5]), flags);
   }
   /** The connection configured now (flags, environment, profile). */
   current(): Promise<Connected> {
@@ -110,6 +113,7 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
       ['kind', s.kind],
       ['file name', path.basename(s.kind === 'download' ? s.destination : s.source)],
       ['source', s.source],
+      ['source from', s.sourceEndpoint],
       ['destination', s.destination],
       ['size', `${formatSize(s.size)} (${s.size} bytes)`],
       ['parts', `${s.partsDone} of ${s.partsTotal} done (${s.partsTotal ? Math.floor((s.partsDone * 100) / s.partsTotal) : 0}%), ${formatSize(s.bytesDone)} of ${formatSize(s.size)}`],
@@ -117,6 +121,8 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
       ['upload id', s.uploadId],
       ['temp file', s.tempPath],
       ['state', s.state],
+      // What a rerun must ask for again (resume does), the SSE-C key included.
+      ['options', objectLine(entry!.checkpoint?.object)],
       ['checkpoint', s.file],
       ['part map', map],
     ];
@@ -125,6 +131,12 @@ export async function checkpointShow(opts: CommonOptions, id: string, io: Deps):
   } finally {
     await conns.close();
   }
+}
+
+/** `--storage-class REDUCED_REDUNDANCY --sse-c-key (MD5 …)`: the recorded object options as flags. */
+function objectLine(object: Record<string, string> | undefined): string | undefined {
+  const flags = Object.entries(object ?? {}).map(([k, v]) => (k === 'sse-c-key-md5' ? `--sse-c-key (MD5 ${v})` : `--${k} '${v}'`));
+  return flags.length ? flags.join(' ') : undefined;
 }
 
 const olderThan = (e: CheckpointEntry, ms: number | undefined, now: number) =>

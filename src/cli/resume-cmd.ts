@@ -8,9 +8,10 @@ import { DEFAULTS, type CommonOptions, type CpOptions } from './args.js';
 import { requireCheckpointDir } from './connect.js';
 import { runCp } from './cp.js';
 import { confirmResume, type Confirmed } from './resume-confirm.js';
+import { objectOptionsFrom } from './object-args.js';
 
 /** The `cp` a checkpoint stands for, with the options it recorded: the same id, so the same checkpoint. */
-export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string): CpOptions {
+export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDir: string, bwlimit = 0): CpOptions {
   const o = cp.options;
   const [source, destination] =
     cp.kind === 'upload'
@@ -26,11 +27,16 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     addressingStyle: o.addressingStyle,
     retries: o.retries,
     checkpointDir,
+    object: recordedObjectOptions(cp, common),
     source,
     destination,
     recursive: false,
     update: false,
     filters: [],
+    bounds: {},
+    bwlimit,
+    // The version the checkpoint's bytes are of (a download or copy of a versioned bucket's object).
+    versionId: cp.kind === 'upload' ? undefined : cp.source.versionId,
     // Same part size as recorded, and multipart whatever the threshold was.
     bigfileThreshold: 1,
     partSize: cp.partSize,
@@ -40,11 +46,28 @@ export function cpOptionsFor(cp: Checkpoint, common: CommonOptions, checkpointDi
     dryRun: false,
     fsync: false,
     encodedPaths: true,
+    sourceConnection: o.source ? { sourceProfile: o.source.profile, sourceRegion: o.source.region, sourceEndpointUrl: o.source.endpointUrl } : {},
+    metadataDirective: o.metadataDirective,
+    objectFlags: [],
   };
 }
 
+/**
+ * What the object gets, as recorded: the record names each option by its flag, so it is read (and
+ * checked) as flags would be. The Content-Type recorded is the one guessed then. An SSE-C key must be
+ * given again (--sse-c-key): only its MD5 was kept.
+ */
+function recordedObjectOptions(cp: Checkpoint, common: CommonOptions) {
+  const { 'sse-c-key-md5': _md5, ...flags } = cp.object ?? {};
+  try {
+    return objectOptionsFrom({ ...flags, 'guess-mime-type': false }, {}, {}, common.customerKey !== undefined);
+  } catch (err) {
+    throw new UsageError(`checkpoint ${cp.id} records options that cannot be used (${(err as Error).message}): remove it with \`s3xfer checkpoint clean ${cp.id}\``);
+  }
+}
+
 /** `s3xfer resume ID… | --all`: finish transfers without retyping their commands. */
-export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boolean }, io: Io & { signal: AbortSignal }): Promise<number> {
+export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boolean; bwlimit?: number }, io: Io & { signal: AbortSignal }): Promise<number> {
   const dir = requireCheckpointDir(opts, io.cwd);
   const entries = await listCheckpoints(dir);
   const chosen = sel.all ? entries.filter((e) => e.checkpoint) : resolveIds(entries, sel.ids);
@@ -69,7 +92,7 @@ export async function resume(opts: CommonOptions, sel: { ids: string[]; all: boo
     if (io.signal.aborted) break;
     const s = await summarize(entry);
     if (!opts.json) io.stderr.write(`resuming ${entry.id}: ${s.source} -> ${s.destination} (${s.partsDone}/${s.partsTotal} parts done)\n`);
-    const code = await runCp({ ...cpOptionsFor(cp, opts, path.resolve(dir)), endpointUrl: target.endpointUrl, profile: target.profile }, io);
+    const code = await runCp({ ...cpOptionsFor(cp, opts, path.resolve(dir), sel.bwlimit), endpointUrl: target.endpointUrl, profile: target.profile }, io);
     if (code === ExitCode.interrupted) return code;
     worst = Math.max(worst, code);
   }

@@ -45,3 +45,31 @@ export function checkThreshold(size: number): number {
   if (size > MAX_PART_SIZE) throw new UsageError(`--bigfile-threshold ${formatSize(size)} is above S3's single-PUT limit of 5 GiB: use 5GiB or less`);
   return size;
 }
+
+/** ISO 8601: a date (midnight UTC), or a date and time (a time without a zone is local, as JavaScript reads it). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** --newer-than/--older-than: an instant (2026-01-01, 2026-01-01T10:00:00Z) or an age (7d), as `uploads abort --older-than` reads it. */
+export function timeOrAge(value: string | number | boolean, flag: string): { atMs: number } | { ageMs: number } {
+  const text = String(value).trim();
+  const atMs = ISO_TIME.test(text) ? Date.parse(text.replace(' ', 'T')) : NaN;
+  if (Number.isFinite(atMs)) return { atMs };
+  if (/^\d+(?:\.\d+)?\s*[smhdw]$/i.test(text)) return { ageMs: parseDuration(text, flag) };
+  throw new UsageError(`invalid ${flag} '${text}': use a date or time (2026-01-01, 2026-01-01T10:00:00Z) or an age (90s, 12h, 7d)`);
+}
+
+/** --bwlimit: a size per second (50MiB/s, 50M, 400KB/s); 0 or off for no limit (overrides a config file's). */
+export function bytesPerSecond(value: string | number | boolean, flag: string): number {
+  const text = String(value).trim();
+  if (/^(0|off|none)$/i.test(text)) return 0;
+  const usage = `invalid ${flag} '${text}': use a rate such as 50MiB/s, 8M or 400KB/s (1KiB/s or more), or 0 for no limit`;
+  let rate: number;
+  try {
+    rate = parseSize(text.replace(/\s*\/\s*s$/i, ''), flag);
+  } catch {
+    throw new UsageError(usage);
+  }
+  // Below 1 KiB/s one 1 MiB read would wait over 17 minutes: surely a typo.
+  if (rate < 1024) throw new UsageError(usage);
+  return rate;
+}

@@ -1,49 +1,45 @@
-import { ObjectChangedError } from '../errors.js';
-import { formatS3 } from '../location.js';
 import type { EngineContext } from './context.js';
+import { changedAs, copySourceOf, headSource, metaFor, multipartCopy, sourceTags, sourceUrl } from './copy-source.js';
+import { streamCopy } from './copy-stream.js';
 import { splitParts, type CopyJob, type Part } from './model.js';
-import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
+import type { PartSource, UploadSession } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
-import { isPreconditionFailed } from './s3-errors.js';
 import type { CopySource } from './store.js';
 import type { UploadResult } from './upload.js';
 
 /**
- * An object to another key, copied by the server: one CopyObject below the
- * threshold, else a multipart upload whose parts are UploadPartCopy of the
- * source's ranges (objects over 5 GiB too). Every request is pinned to the
- * source's ETag, so a source overwritten mid-copy fails the copy instead of
- * mixing two versions. No bytes pass through s3xfer.
+ * An object to another key. On one endpoint the server copies it: one
+ * CopyObject below the threshold, else a multipart upload whose parts are
+ * UploadPartCopy of the source's ranges (objects over 5 GiB too); no bytes pass
+ * through s3xfer. From another endpoint or account the bytes stream through
+ * (copy-stream.ts). Every request is pinned to the source's ETag, so a source
+ * overwritten mid-copy fails the copy instead of mixing two versions.
  */
 export async function copyObject(ctx: EngineContext, job: CopyJob, session?: UploadSession): Promise<UploadResult> {
-  const from = formatS3(job.source.bucket, job.source.key);
-  const source: CopySource = { bucket: job.source.bucket, key: job.source.key, versionId: job.source.versionId, etag: job.source.etag };
-  const changed = (err: unknown) => {
-    throw isPreconditionFailed(err) ? new ObjectChangedError(from, 'copy') : err;
-  };
   try {
-    if (job.partSize === undefined) {
-      await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key }, ctx.signal), {
-        policy: ctx.retry,
-        signal: ctx.signal,
-        onRetry: retryReporter(ctx, from),
-      }).catch(changed);
-      ctx.emit({ type: 'progress', id: job.id, bytes: job.source.size });
-      return { bytesSent: job.source.size };
-    }
-    // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
-    const head = await ctx.store.head(source.bucket, source.key, ctx.signal);
-    if (!head || head.etag !== source.etag) throw new ObjectChangedError(from, 'copy');
-    const partCount = splitParts(job.source.size, job.partSize).length;
-    const target = { id: job.id, bucket: job.bucket, key: job.key, metadata: head.metadata ?? {}, headers: head.headers, checksums: false, partSize: job.partSize, partCount, name: from };
-    const out = await uploadMultipart(ctx, target, copyPartSource(ctx, job, source), session).catch(changed);
-    return {
-      bytesSent: job.source.size - out.bytesSkipped,
-      resumed: out.resumedParts > 0 ? { partsDone: out.resumedParts, partsTotal: out.parts, bytesSkipped: out.bytesSkipped } : undefined,
-    };
+    return job.sourceEndpoint !== undefined ? await streamCopy(ctx, job, session) : await serverCopy(ctx, job, session);
   } finally {
     await session?.release();
   }
+}
+
+async function serverCopy(ctx: EngineContext, job: CopyJob, session?: UploadSession): Promise<UploadResult> {
+  const source = copySourceOf(job);
+  const name = sourceUrl(job);
+  if (job.partSize === undefined) {
+    // REPLACE keeps the recorded mtime: the source's metadata is needed (one HEAD); COPY needs none.
+    const replace = job.replace ? metaFor(ctx, job, await headSource(ctx, job)) : undefined;
+    await withRetry(() => ctx.store.copyObject({ source, bucket: job.bucket, key: job.key, settings: ctx.object?.settings, replace }, ctx.signal), {
+      policy: ctx.retry,
+      signal: ctx.signal,
+      onRetry: retryReporter(ctx, name),
+    }).catch(changedAs(job));
+    ctx.emit({ type: 'progress', id: job.id, bytes: job.source.size });
+    return { bytesSent: job.source.size };
+  }
+  // CreateMultipartUpload starts empty: the source's metadata and headers are carried over by hand.
+  const meta = metaFor(ctx, job, await headSource(ctx, job), await sourceTags(ctx, job));
+  return multipartCopy(ctx, job, { meta, checksums: false, parts: copyPartSource(ctx, job, source) }, session);
 }
 
 /** Parts of the source as byte ranges, each copied by the server (UploadPartCopy) on its own. */
@@ -55,10 +51,8 @@ function copyPartSource(ctx: EngineContext, job: CopyJob, source: CopySource): P
       const range = { start: part.offset, end: part.offset + part.size - 1 };
       const { etag } = await ctx.store
         .uploadPartCopy({ source, bucket: job.bucket, key: job.key, uploadId, partNumber: part.partNumber, range }, signal)
-        .catch((err: unknown) => {
-          // Said here, so the checkpoint knows the parts are of another version and drops them.
-          throw isPreconditionFailed(err) ? new ObjectChangedError(formatS3(source.bucket, source.key), 'copy') : err;
-        });
+        // Said here, so the checkpoint knows the parts are of another version and drops them.
+        .catch(changedAs(job));
       return { partNumber: part.partNumber, size: part.size, etag };
     },
   };

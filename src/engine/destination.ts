@@ -11,7 +11,8 @@ const isBelow = (root: string, dir: string) => dir !== root && dir.startsWith(ro
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
-function pidAlive(pid: number): boolean {
+/** A process with this id runs (ours or another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

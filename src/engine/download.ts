@@ -42,7 +42,7 @@ export interface DownloadSession {
  * Fetch an object into a temp file and rename it into place when complete and
  * verified: the destination path never holds a partial file.
  */
-export async function downloadObject(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
+export async function downloadObject(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number; mtimeMs: number }> {
   try {
     return await fetchToFile(ctx, job, session);
   } finally {
@@ -50,7 +50,7 @@ export async function downloadObject(ctx: EngineContext, job: DownloadJob, sessi
   }
 }
 
-async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number }> {
+async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: DownloadSession): Promise<{ bytesSent: number; mtimeMs: number }> {
   const url = formatS3(job.bucket, job.key);
   const dir = path.dirname(job.path);
   await ctx.destination.ensureDir(job.root, dir);
@@ -70,6 +70,7 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
   });
   let closed = false;
   let fetched: Fetched;
+  let mtime: Date;
   try {
     if (resumed) ctx.emit({ type: 'progress', id: job.id, bytes: [...state.ranges.values()].reduce((n, r) => n + r.bytesDone, 0) });
     else await session?.started(state);
@@ -91,7 +92,7 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
     closed = true;
     await ctx.destination.assertInside(job.root, dir);
     await fs.rename(fsPath(state.tempPath), fsPath(job.path));
-    const mtime = new Date(fetched.metadataMtime ?? job.mtimeMs ?? job.lastModifiedMs);
+    mtime = new Date(fetched.metadataMtime ?? job.mtimeMs ?? job.lastModifiedMs);
     await fs.utimes(fsPath(job.path), mtime, mtime);
   } catch (err) {
     if (!closed) await fh.close().catch(() => {});
@@ -103,5 +104,5 @@ async function fetchToFile(ctx: EngineContext, job: DownloadJob, session?: Downl
   await session?.completed().catch((err: unknown) =>
     ctx.emit({ type: 'warning', message: `${job.path} was downloaded, but its checkpoint could not be removed: ${(err as Error).message}` }),
   );
-  return { bytesSent: fetched.bytesSent };
+  return { bytesSent: fetched.bytesSent, mtimeMs: mtime.getTime() };
 }

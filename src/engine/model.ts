@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { formatSize } from '../size.js';
+import type { ObjectMeta } from './store.js';
 
 export const MiB = 1024 * 1024;
 /** S3's limits for multipart uploads. */
@@ -61,15 +62,20 @@ export interface UploadJob {
   partSize?: number | undefined;
 }
 
-export interface DownloadJob {
+/** One object's bytes, in order, to standard output (`cp s3://b/key -`); never a checkpoint. */
+export interface StdoutJob {
   id: number;
   bucket: string;
   key: string;
   size: number;
   etag: string;
   lastModifiedMs: number;
-  mtimeMs?: number | undefined;
   versionId?: string | undefined;
+}
+
+/** An object to a file: the same object, written where the user said. */
+export interface DownloadJob extends StdoutJob {
+  mtimeMs?: number | undefined;
   path: string;
   /** The destination directory the user named: nothing is written outside it, no link below it is followed. */
   root: string;
@@ -79,27 +85,69 @@ export interface DownloadJob {
   chunkSize: number;
 }
 
-/** An object to another key on the same endpoint, copied by the server: no bytes pass through s3xfer. */
+/**
+ * An object to another key. On one endpoint and account the server copies it (no bytes pass
+ * through s3xfer); from another (`sourceEndpoint`), its bytes stream through: ranged GETs there,
+ * PUT or UploadPart here.
+ */
 export interface CopyJob {
   id: number;
   source: { bucket: string; key: string; size: number; etag: string; lastModifiedMs: number; versionId?: string | undefined };
   bucket: string;
   key: string;
-  /** Multipart (UploadPartCopy of ranges) when set; one CopyObject otherwise. */
+  /** Multipart (UploadPartCopy or GET + UploadPart of ranges) when set; one request otherwise. */
   partSize?: number | undefined;
+  /** Set when the source is on another endpoint or account: the copy streams through the client. */
+  sourceEndpoint?: string | undefined;
+  /** --metadata-directive REPLACE: these instead of the source's metadata and headers. */
+  replace?: ObjectMeta | undefined;
 }
 
 export type PlanItem =
   | { action: 'upload'; job: Omit<UploadJob, 'id'>; reason: string }
-  | { action: 'download'; job: Omit<DownloadJob, 'id'>; reason: string }
+  | {
+      action: 'download';
+      job: Omit<DownloadJob, 'id'>;
+      reason: string;
+      /** Told the mtime the file was given once it is in place, or undefined if it never was (the mtime cache). */
+      settle?: ((mtimeMs: number | undefined) => void) | undefined;
+    }
   | { action: 'copy'; job: Omit<CopyJob, 'id'>; reason: string }
   | { action: 'stdin'; bucket: string; key: string }
+  | { action: 'stdout'; job: Omit<StdoutJob, 'id'> }
   | { action: 'skip'; source: string; destination: string; reason: string }
-  | { action: 'refuse'; source: string; destination: string; message: string };
+  | { action: 'refuse'; source: string; destination: string; message: string }
+  | { action: 'warning'; message: string };
 
+/**
+ * What to do, as a stream: a tree is walked and listed while its first files are already
+ * moving, and the walk runs only as far ahead as the engine pulls (flat memory).
+ */
 export interface Plan {
-  items: PlanItem[];
-  warnings: string[];
+  items: AsyncIterable<PlanItem>;
+  /** Called once the run is over (true: every item was pulled and settled): what the plan keeps is saved. */
+  finish?: ((complete: boolean) => Promise<void>) | undefined;
+}
+
+/** The same plan, a warning first. */
+export function withWarning(plan: Plan, message: string): Plan {
+  const rest = plan.items;
+  return {
+    ...plan,
+    items: (async function* () {
+      yield { action: 'warning' as const, message };
+      yield* rest;
+    })(),
+  };
+}
+
+/** A plan that is known at once (a single file). */
+export function planOf(...items: PlanItem[]): Plan {
+  return {
+    items: (async function* () {
+      yield* items;
+    })(),
+  };
 }
 
 /** The `mtime` metadata s3xfer records on uploads and restores on downloads. */

@@ -5,7 +5,7 @@ import type { EngineContext } from './context.js';
 import { runParts } from './parts.js';
 import { retryReporter, withRetry } from './retry.js';
 import { isClientError, isNoSuchUpload } from './s3-errors.js';
-import type { ObjectHeaders, PartInfo } from './store.js';
+import type { ObjectSettings, PartInfo } from './store.js';
 
 /** Where a multipart upload stands; what a checkpoint saves. */
 export interface MultipartState {
@@ -42,8 +42,8 @@ export interface PartSource<P> {
   send(part: P, uploadId: string, signal: AbortSignal): Promise<PartInfo>;
   /** Frees what a pulled part holds, sent or not. */
   settle?: ((part: P) => void) | undefined;
-  /** Just before completing: the source must still be what was sent. */
-  beforeComplete?: (() => Promise<void>) | undefined;
+  /** Just before completing, with every part (sent now or before): the source must still be what was sent. */
+  beforeComplete?: ((done: ReadonlyMap<number, PartInfo>) => Promise<void>) | undefined;
 }
 
 export interface MultipartTarget {
@@ -53,8 +53,8 @@ export interface MultipartTarget {
   key: string;
   metadata: Record<string, string>;
   partSize: number;
-  /** Object headers to set (a copy carries the source's over). */
-  headers?: ObjectHeaders | undefined;
+  /** Headers, storage class, tags, encryption to set (a copy carries the source's headers over). */
+  settings?: ObjectSettings | undefined;
   /** Parts carry CRC32Cs and the object a composite one, compared with ours (not for server-side copies). */
   checksums?: boolean | undefined;
   /** How many parts the object has, when known in advance (a file; not a stream). */
@@ -91,7 +91,7 @@ export async function uploadMultipart<P>(ctx: EngineContext, target: MultipartTa
         ctx.emit({ type: 'progress', id: target.id, bytes: info.size });
       },
     );
-    await source.beforeComplete?.();
+    await source.beforeComplete?.(state.done);
     await completeUpload(ctx, target, state);
   } catch (err) {
     await settleFailedUpload(ctx, target, state, session, err);
@@ -111,7 +111,7 @@ async function openUpload(ctx: EngineContext, target: MultipartTarget, session: 
   const uploadId = await withRetry(
     () =>
       ctx.store.createMultipartUpload(
-        { bucket: target.bucket, key: target.key, metadata: target.metadata, headers: target.headers, checksums: target.checksums },
+        { bucket: target.bucket, key: target.key, metadata: target.metadata, settings: target.settings, checksums: target.checksums },
         ctx.signal,
       ),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, target.name) },

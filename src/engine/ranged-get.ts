@@ -8,6 +8,7 @@ import type { EngineContext } from './context.js';
 import { decodeMtime, type DownloadJob, type Part } from './model.js';
 import { isDirectBody, pumpReadable } from './body-sink.js';
 import { runParts } from './parts.js';
+import { throttleSink } from './bandwidth.js';
 import { retryReporter } from './retry.js';
 import { md5FromEtag } from './verify.js';
 
@@ -113,8 +114,9 @@ async function fetchRange(ctx: EngineContext, t: RangeTarget, r: OneRange, out: 
   };
   const writer = new RangeWriter(t.fh, { ...r, chunkSize: t.chunkSize, onChunk });
   try {
-    if (isDirectBody(res.body)) await res.body.drainInto(writer.write);
-    else await pumpReadable(res.body, r.buf, writer.write);
+    const sink = throttleSink(ctx.bandwidth, writer.write, r.signal);
+    if (isDirectBody(res.body)) await res.body.drainInto(sink);
+    else await pumpReadable(res.body, r.buf, sink);
   } finally {
     if (writer.uncommitted) r.onTornChunk();
   }

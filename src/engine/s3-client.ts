@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   caBundle?: string | undefined;
   /** false: TLS certificates are not checked. */
   verifySsl?: boolean | undefined;
+  /** --request-payer requester: every request, control calls and bytes, says the requester pays. */
+  requestPayer?: boolean | undefined;
 }
 
 /** --endpoint-url, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the profile's endpoint_url. */
@@ -31,15 +33,20 @@ export async function resolveEndpoint(opts: ConnectionOptions, env: NodeJS.Proce
   if (opts.endpointUrl !== undefined) return checkEndpoint(opts.endpointUrl, '--endpoint-url');
   if (env.AWS_ENDPOINT_URL_S3) return checkEndpoint(env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3');
   if (env.AWS_ENDPOINT_URL) return checkEndpoint(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
+  return profileEndpoint(opts.profile, env);
+}
+
+/** The profile's `endpoint_url` in ~/.aws/config, if any. */
+export async function profileEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const fromProfile = await loadConfig<string | undefined>(
     {
       environmentVariableSelector: () => undefined,
-      configFileSelector: (profile) => profile.endpoint_url,
+      configFileSelector: (p) => p.endpoint_url,
       default: () => undefined,
     },
-    { profile: opts.profile },
+    { profile },
   )();
-  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${opts.profile ?? env.AWS_PROFILE ?? 'default'})`);
+  return fromProfile === undefined ? undefined : checkEndpoint(fromProfile, `endpoint_url (profile ${profile ?? env.AWS_PROFILE ?? 'default'})`);
 }
 
 /** Region from the flag, the environment or the profile; S3-compatible servers rarely care, so default to us-east-1. */
@@ -83,8 +90,10 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
   const region = await resolveRegion(opts);
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, keepAliveMsecs: 1000 };
   const httpAgent = new http.Agent(agentOptions);
-  // One agent for the SDK and the byte path: --ca-bundle and --no-verify-ssl apply to both.
-  const httpsAgent = new https.Agent({ ...agentOptions, ...(await tlsAgentOptions(opts, env)) });
+  // One agent for the SDK and the byte path: --ca-bundle and --no-verify-ssl apply to both. An http://
+  // endpoint never uses it, so its CA bundle is not read (checking a system bundle costs ~20 ms).
+  const tls = endpoint?.startsWith('http://') ? {} : await tlsAgentOptions(opts, env);
+  const httpsAgent = new https.Agent({ ...agentOptions, ...tls });
   const forcePathStyle = opts.addressingStyle ? opts.addressingStyle === 'path' : endpoint !== undefined;
   const config = {
     region,
@@ -105,6 +114,18 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     logger: opts.debug ? debugLogger : silentLogger,
   } satisfies S3ClientConfig;
   const client = new S3Client(config);
+  if (opts.requestPayer) {
+    // On every command (list, head, the multipart calls, aborts…), not only those with a RequestPayer field;
+    // added before signing, so the header is signed.
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-request-payer'] = 'requester';
+        return next(args);
+      },
+      { step: 'build', name: 's3xferRequestPayer' },
+    );
+  }
   // Our byte path knows the standard AWS partition only; elsewhere (China, GovCloud, FIPS, dual-stack)
   // the SDK's endpoint rules decide, and the SDK carries the bytes too.
   const sdkOnly =
@@ -119,6 +140,7 @@ export async function createS3Client(opts: ConnectionOptions, env: NodeJS.Proces
     httpsAgent,
     stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
     clockOffsetMs: () => client.config.systemClockOffset ?? 0,
+    requestPayer: opts.requestPayer,
   });
   return { client, dataPath, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, customEndpoint: endpoint, region };
 }

@@ -1,4 +1,5 @@
 import { FatalError, TransferError, UserError, isAbort } from '../errors.js';
+import { asSourceFlags, isFromSource } from './source-side.js';
 
 // What kind of failure an error is, asked in one place by the engine, the checkpoints and the commands.
 
@@ -77,6 +78,10 @@ export interface ErrorPlace {
   local?: string | undefined;
   /** The endpoint in use: TLS problems are about it, not about one key. */
   endpoint?: string | undefined;
+  /** An S3 → S3 copy's source endpoint, when it has its own connection (its errors are marked: source-side.ts). */
+  sourceEndpoint?: string | undefined;
+  /** An SSE-C key was given: a 403 may be the wrong key, a 400 an object that has none. */
+  customerKey?: boolean | undefined;
 }
 
 type AnyError = Error & {
@@ -99,7 +104,39 @@ type AnyError = Error & {
 export function explainS3Error(err: unknown, place: ErrorPlace): unknown {
   if (err instanceof UserError || !(err instanceof Error)) return err;
   const e = err as AnyError;
-  return explainLocalError(e, place.local) ?? explainTls(e, place.endpoint) ?? explainServer(e, place) ?? err;
+  if (isFromSource(err) && place.sourceEndpoint !== undefined) {
+    // The source's own connection failed: its endpoint, and the --source-* flags that fix it.
+    const explained = explainTls(e, place.sourceEndpoint) ?? explainServer(e, place);
+    if (!explained) return err;
+    const Kind = explained instanceof FatalError ? FatalError : TransferError;
+    return new Kind(asSourceFlags(explained.message).replace('the S3 endpoint', `the source endpoint ${place.sourceEndpoint}`), { cause: e });
+  }
+  return explainLocalError(e, place.local) ?? explainTls(e, place.endpoint) ?? explainCustomerKey(e, place) ?? explainServer(e, place) ?? err;
+}
+
+/**
+ * SSE-C answers: without the key, a GET says InvalidRequest and a HEAD only 400 (no body); with a
+ * key that is not the object's, 403 (AccessDenied, or a HEAD's bare 403); with a key for an object
+ * that has none, a HEAD's bare 400. Only a few objects of a tree may be affected: not fatal.
+ */
+function explainCustomerKey(e: AnyError, { url, customerKey }: ErrorPlace): TransferError | undefined {
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.Code ?? e.name;
+  const bare = code === 'Unknown' || code === 'BadRequest' || code === 'Forbidden' || code === 'UnknownError' || /^HTTP\d+$/.test(code);
+  if (!customerKey) {
+    const sseC = (code === 'InvalidRequest' || code === 'InvalidArgument') && /Server Side Encryption|customer/i.test(e.message);
+    if (sseC || (status === 400 && bare)) {
+      return new TransferError(`${url}: refused (HTTP 400, no reason given): if the object is encrypted with SSE-C, pass its key with --sse-c-key fileb://FILE`, { cause: e });
+    }
+    return undefined;
+  }
+  if (status === 403 && (bare || code === 'AccessDenied')) {
+    return new TransferError(`${url}: access denied (HTTP 403): the --sse-c-key is not the key of this object (or the credentials lack permission)`, { cause: e });
+  }
+  if (status === 400 && bare) {
+    return new TransferError(`${url}: refused (HTTP 400, no reason given) with --sse-c-key: if the object is not encrypted with SSE-C, copy it without --sse-c-key`, { cause: e });
+  }
+  return undefined;
 }
 
 const CHECK_KEYS = 'check the access keys or --profile';

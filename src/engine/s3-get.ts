@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { formatS3 } from '../location.js';
 import type { Exchange } from './http-connection.js';
 import { etagIsMd5, type GetInput, type GetOutput } from './store.js';
+import { customerKeyHeaders } from './object-wire.js';
 
 // A GET as both our byte paths send and read it (s3-http.ts: our connections and node:http;
 // sdk-data-path.ts checks ranges the same way).
@@ -22,7 +23,7 @@ export type Headers = Record<string, string | string[] | undefined>;
 export const header = (h: Headers, name: string) => (typeof h[name] === 'string' ? h[name] : undefined);
 
 export function getRequest(input: GetInput): { headers: Record<string, string>; query?: Record<string, string> } {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = customerKeyHeaders(input.customerKey);
   if (input.range) headers.range = `bytes=${input.range.start}-${input.range.end}`;
   if (input.ifMatch) headers['if-match'] = input.ifMatch;
   if (input.checksumMode) headers['x-amz-checksum-mode'] = 'ENABLED';

@@ -9,6 +9,7 @@ import type { DataPath, GetInput, GetOutput, PartInput, PutInput } from './store
 import { bodySize, type RequestBody } from './file-body.js';
 import { ConnectionPool, SocketBody } from './http-connection.js';
 import { checkContentRange, errorText, getOutput, getRequest, header, requestHead } from './s3-get.js';
+import { customerKeyHeaders, settingsHeaders } from './object-wire.js';
 
 /**
  * The byte path, without the SDK's per-request machinery: measured here, the
@@ -30,6 +31,8 @@ export interface DataPathOptions {
   stallTimeoutMs: number;
   /** The SDK's measured clock skew, in ms. */
   clockOffsetMs: () => number;
+  /** --request-payer requester: every request says the requester pays. */
+  requestPayer?: boolean | undefined;
 }
 
 
@@ -96,19 +99,29 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
 /**
  * A streamed body goes piece by piece, the next one asked for only once the last
  * is flushed to the socket (its buffer is then reused); a failure ends the request.
+ * While we wait for our own next piece (a body paced by --bwlimit, a slow disk)
+ * the stall timer is off: that silence is ours, not the server's.
  */
-function writeBody(req: http.ClientRequest, body: RequestBody | undefined): void {
+function writeBody(req: http.ClientRequest, body: RequestBody | undefined, stallTimeoutMs: number): void {
   if (body === undefined || Buffer.isBuffer(body)) {
     req.end(body);
     return;
   }
+  const pieces = body.pieces()[Symbol.asyncIterator]();
   void (async () => {
-    for await (const piece of body.pieces()) {
+    for (;;) {
+      req.setTimeout(0);
+      const next = await pieces.next();
+      req.setTimeout(stallTimeoutMs);
+      if (next.done) break;
       if (req.destroyed) return;
-      await new Promise<void>((resolve, reject) => req.write(piece, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => req.write(next.value, (err) => (err ? reject(err) : resolve())));
     }
     req.end();
-  })().catch((err: unknown) => req.destroy(err as Error));
+  })()
+    .catch((err: unknown) => req.destroy(err as Error))
+    // Stopped early: the body's own cleanup (its buffer back to the budget) still runs.
+    .finally(() => void pieces.return?.(undefined).catch(() => {}));
 }
 
 interface RequestParts {
@@ -156,6 +169,7 @@ export class S3DataPath implements DataPath {
     const t = this.target(bucket, key);
     const host = t.port ? `${t.hostname}:${t.port}` : t.hostname;
     const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...opts.headers };
+    if (this.opts.requestPayer) headers['x-amz-request-payer'] = 'requester';
     if (opts.body) headers['content-length'] = String(bodySize(opts.body));
     const signed = await this.signer.sign(
       { method, protocol: t.protocol, hostname: t.hostname, port: t.port, path: t.path, query: opts.query ?? {}, headers },
@@ -187,7 +201,7 @@ export class S3DataPath implements DataPath {
       // Inactivity, not total time: waiting for the reply or, later, for the body.
       req.setTimeout(this.opts.stallTimeoutMs, () => req.destroy(new StalledError(`no data for ${this.opts.stallTimeoutMs / 1000} s`)));
       req.on('error', reject);
-      writeBody(req, opts.body);
+      writeBody(req, opts.body, this.opts.stallTimeoutMs);
     });
   }
 
@@ -253,7 +267,7 @@ export class S3DataPath implements DataPath {
   }
 
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
-    const headers: Record<string, string> = { 'x-amz-checksum-crc32c': input.crc32c };
+    const headers: Record<string, string> = { 'x-amz-checksum-crc32c': input.crc32c, ...settingsHeaders(input.settings), ...customerKeyHeaders(input.customerKey) };
     for (const [k, v] of Object.entries(input.metadata)) headers[`x-amz-meta-${k}`] = v;
     return this.putBody(input.bucket, input.key, input.body, headers, undefined, signal);
   }
@@ -263,7 +277,7 @@ export class S3DataPath implements DataPath {
       input.bucket,
       input.key,
       input.body,
-      { 'x-amz-checksum-crc32c': input.crc32c },
+      { 'x-amz-checksum-crc32c': input.crc32c, ...customerKeyHeaders(input.customerKey) },
       { partNumber: String(input.partNumber), uploadId: input.uploadId },
       signal,
     );

@@ -1,19 +1,43 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  DeleteObjectsCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   CopyObjectCommand,
+  GetObjectTaggingCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeMtime } from './model.js';
 import { SdkDataPath } from './sdk-data-path.js';
 import { isNotFound } from './s3-errors.js';
-import { etagIsMd5, type CopySource, type DataPath, type ObjectHeaders, type GetInput, type GetOutput, type ObjectInfo, type ObjectStore, type PartInfo, type PartInput, type PutInput, type UploadInfo } from './store.js';
+import { copySourceKeyFields, customerKeyFields, settingsFields } from './object-wire.js';
+import {
+  etagIsMd5,
+  type CopySource,
+  type CustomerKey,
+  type DataPath,
+  type GetInput,
+  type GetOutput,
+  type ObjectInfo,
+  type ObjectMeta,
+  type ObjectSettings,
+  type ObjectStore,
+  type PartInfo,
+  type PartInput,
+  type PutInput,
+  type UploadInfo,
+} from './store.js';
+
+/** What every request for an object's bytes of this run carries. */
+export interface StoreAccess {
+  /** --sse-c: the key of every object read or written (uploads, downloads, both sides of a copy). */
+  customerKey?: CustomerKey | undefined;
+}
 
 /**
  * The S3 adapter of the object-store port: control calls (list, head, the
@@ -24,23 +48,27 @@ import { etagIsMd5, type CopySource, type DataPath, type ObjectHeaders, type Get
 export class S3Store implements ObjectStore {
   private readonly data: DataPath;
 
+  private readonly key: CustomerKey | undefined;
+
   constructor(
     private readonly client: S3Client,
     data?: DataPath,
+    access: StoreAccess = {},
   ) {
     this.data = data ?? new SdkDataPath(client);
+    this.key = access.customerKey;
   }
 
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
-    return this.data.put(input, signal);
+    return this.data.put({ ...input, customerKey: this.key }, signal);
   }
 
   uploadPart(input: PartInput, signal: AbortSignal): Promise<{ etag: string }> {
-    return this.data.uploadPart(input, signal);
+    return this.data.uploadPart({ ...input, customerKey: this.key }, signal);
   }
 
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput> {
-    return this.data.get(input, signal);
+    return this.data.get({ ...input, customerKey: this.key }, signal);
   }
 
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo> {
@@ -54,9 +82,9 @@ export class S3Store implements ObjectStore {
   }
 
 
-  async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined> {
+  async head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, ChecksumMode: 'ENABLED', ...customerKeyFields(this.key) }), {
         abortSignal: signal,
       });
       return {
@@ -84,15 +112,20 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number> {
-    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber }), {
+  async tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>> {
+    const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return Object.fromEntries((out.TagSet ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
+  }
+
+  async partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number> {
+    const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: partNumber, VersionId: versionId, ...customerKeyFields(this.key) }), {
       abortSignal: signal,
     });
     return out.ContentLength ?? 0;
   }
 
   async createMultipartUpload(
-    input: { bucket: string; key: string; metadata: Record<string, string>; headers?: ObjectHeaders | undefined; checksums?: boolean | undefined },
+    input: { bucket: string; key: string; metadata: Record<string, string>; settings?: ObjectSettings | undefined; checksums?: boolean | undefined },
     signal: AbortSignal,
   ): Promise<string> {
     const out = await this.client.send(
@@ -100,7 +133,8 @@ export class S3Store implements ObjectStore {
         Bucket: input.bucket,
         Key: input.key,
         Metadata: input.metadata,
-        ...headerFields(input.headers),
+        ...settingsFields(input.settings),
+        ...customerKeyFields(this.key),
         ChecksumAlgorithm: input.checksums === false ? undefined : 'CRC32C',
       }),
       { abortSignal: signal },
@@ -109,14 +143,24 @@ export class S3Store implements ObjectStore {
     return out.UploadId;
   }
 
-  async copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }> {
+  async copyObject(
+    input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined; replace?: ObjectMeta | undefined },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }> {
+    const { replace } = input;
     const out = await this.client.send(
       new CopyObjectCommand({
         Bucket: input.bucket,
         Key: input.key,
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
-        MetadataDirective: 'COPY',
+        // COPY: headers and metadata come from the source; REPLACE: the command line's. Class, ACL and
+        // encryption as asked; tags are the source's (the server's default TaggingDirective COPY).
+        MetadataDirective: replace ? 'REPLACE' : 'COPY',
+        ...(replace ? { Metadata: replace.metadata } : {}),
+        ...settingsFields({ headers: replace?.settings.headers, storageClass: input.settings?.storageClass, acl: input.settings?.acl, sse: input.settings?.sse }),
+        ...customerKeyFields(this.key),
+        ...copySourceKeyFields(this.key),
       }),
       { abortSignal: signal },
     );
@@ -136,6 +180,8 @@ export class S3Store implements ObjectStore {
         CopySource: copySourceOf(input.source),
         CopySourceIfMatch: input.source.etag,
         CopySourceRange: `bytes=${input.range.start}-${input.range.end}`,
+        ...customerKeyFields(this.key),
+        ...copySourceKeyFields(this.key),
       }),
       { abortSignal: signal },
     );
@@ -145,7 +191,7 @@ export class S3Store implements ObjectStore {
   listParts(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<PartInfo[]> {
     return collect(
       pages<PartInfo, string>(async (marker) => {
-        const out = await this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: signal });
+        const out = await this.client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker, ...customerKeyFields(this.key) }), { abortSignal: signal });
         const items = (out.Parts ?? []).flatMap((p) =>
           p.PartNumber === undefined ? [] : [{ partNumber: p.PartNumber, size: p.Size ?? 0, etag: p.ETag ?? '', crc32c: p.ChecksumCRC32C }],
         );
@@ -167,6 +213,8 @@ export class S3Store implements ObjectStore {
         MultipartUpload: {
           Parts: input.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, ChecksumCRC32C: p.crc32c })),
         },
+        // MinIO (and S3, for uploads with checksums) wants the SSE-C key to complete.
+        ...customerKeyFields(this.key),
       }),
       { abortSignal: signal },
     );
@@ -177,6 +225,14 @@ export class S3Store implements ObjectStore {
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
       abortSignal: signal,
     });
+  }
+
+  async deleteObjects(bucket: string, keys: readonly string[], signal: AbortSignal): Promise<{ key: string; message: string }[]> {
+    const out = await this.client.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+      { abortSignal: signal },
+    );
+    return (out.Errors ?? []).map((e) => ({ key: e.Key ?? '', message: `${e.Code ?? 'error'}: ${e.Message ?? 'not deleted'}` }));
   }
 
   listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]> {
@@ -214,15 +270,4 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 function copySourceOf(source: CopySource): string {
   const key = source.key.split('/').map(encodeURIComponent).join('/');
   return `${source.bucket}/${key}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
-}
-
-function headerFields(h: ObjectHeaders | undefined) {
-  return {
-    ContentType: h?.contentType,
-    CacheControl: h?.cacheControl,
-    ContentDisposition: h?.contentDisposition,
-    ContentEncoding: h?.contentEncoding,
-    ContentLanguage: h?.contentLanguage,
-    Expires: h?.expires,
-  };
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { bodySize, type RequestBody } from './file-body.js';
 import { checkContentRange } from './s3-get.js';
+import { customerKeyFields, settingsFields } from './object-wire.js';
 import { etagIsMd5, type DataPath, type GetInput, type GetOutput, type PartInput, type PutInput } from './store.js';
 
 /**
@@ -36,7 +37,16 @@ export class SdkDataPath implements DataPath {
   async put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }> {
     const { Body, ContentLength, done } = sdkBody(input.body);
     try {
-      const command = new PutObjectCommand({ Bucket: input.bucket, Key: input.key, Body, ContentLength, ChecksumCRC32C: input.crc32c, Metadata: input.metadata });
+      const command = new PutObjectCommand({
+        Bucket: input.bucket,
+        Key: input.key,
+        Body,
+        ContentLength,
+        ChecksumCRC32C: input.crc32c,
+        Metadata: input.metadata,
+        ...settingsFields(input.settings),
+        ...customerKeyFields(input.customerKey),
+      });
       return { etag: (await this.client.send(command, { abortSignal: signal })).ETag ?? '' };
     } finally {
       done();
@@ -54,6 +64,7 @@ export class SdkDataPath implements DataPath {
         Body,
         ContentLength,
         ChecksumCRC32C: input.crc32c,
+        ...customerKeyFields(input.customerKey),
       });
       return { etag: (await this.client.send(command, { abortSignal: signal })).ETag ?? '' };
     } finally {
@@ -70,6 +81,7 @@ export class SdkDataPath implements DataPath {
         IfMatch: input.ifMatch,
         VersionId: input.versionId,
         ChecksumMode: input.checksumMode ? 'ENABLED' : undefined,
+        ...customerKeyFields(input.customerKey),
       }),
       { abortSignal: signal },
     );

@@ -29,6 +29,40 @@ export interface ObjectHeaders {
   expires?: Date | undefined;
 }
 
+/** Server-side encryption with a key the server manages (SSE-S3) or one in its KMS (SSE-KMS). */
+export type ServerSideEncryption = { type: 'AES256' } | { type: 'aws:kms'; kmsKeyId?: string | undefined };
+
+/**
+ * What a writer sets on an object besides its bytes and user metadata: headers, storage class, ACL,
+ * tags, encryption. One type for uploads and copies (a copy keeps the source's headers unless told).
+ */
+export interface ObjectSettings {
+  headers?: ObjectHeaders | undefined;
+  storageClass?: string | undefined;
+  /** A canned ACL (private, public-read, …). */
+  acl?: string | undefined;
+  /** URL-encoded `k=v&k2=v2`, as the x-amz-tagging header takes it. */
+  tagging?: string | undefined;
+  sse?: ServerSideEncryption | undefined;
+}
+
+/**
+ * An SSE-C key (256-bit, AES256): sent with every request that reads or writes the object's bytes
+ * (PUT, UploadPart, CompleteMultipartUpload, GET, HEAD); never stored, only its MD5.
+ */
+export interface CustomerKey {
+  /** Base64 of the 32 key bytes. */
+  key: string;
+  /** Base64 MD5 of the key bytes: how S3 (and a checkpoint) names the key. */
+  keyMd5: string;
+}
+
+/** What a copy writes on the new object besides its bytes: user metadata and settings (headers, tags, …). */
+export interface ObjectMeta {
+  metadata: Record<string, string>;
+  settings: ObjectSettings;
+}
+
 /** An object to copy from, pinned to the ETag it had when planned: a copy of another version fails (412). */
 export interface CopySource {
   bucket: string;
@@ -57,6 +91,8 @@ export interface PutInput {
   /** Base64 CRC32C of body: the server rejects the request if the bytes differ. */
   crc32c: string;
   metadata: Record<string, string>;
+  settings?: ObjectSettings | undefined;
+  customerKey?: CustomerKey | undefined;
 }
 
 export interface PartInput {
@@ -66,6 +102,7 @@ export interface PartInput {
   partNumber: number;
   body: RequestBody;
   crc32c: string;
+  customerKey?: CustomerKey | undefined;
 }
 
 export interface GetInput {
@@ -83,6 +120,7 @@ export interface GetInput {
    * straight into it and return a body with `drainInto` (body-sink.ts), instead of a stream.
    */
   buffer?: Buffer | undefined;
+  customerKey?: CustomerKey | undefined;
 }
 
 export interface GetOutput {
@@ -114,23 +152,32 @@ export interface DataPath {
 
 export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectInfo>;
-  head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** With `versionId`, that version of the object (versioned buckets). */
+  head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined>;
+  /** The object's tags (GetObjectTagging). */
+  tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
-  partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal): Promise<number>;
+  partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;
   createMultipartUpload(
     input: {
       bucket: string;
       key: string;
       metadata: Record<string, string>;
-      headers?: ObjectHeaders | undefined;
+      settings?: ObjectSettings | undefined;
       /** Parts carry a CRC32C and the object a composite one (uploads); copies' parts have none. */
       checksums?: boolean | undefined;
     },
     signal: AbortSignal,
   ): Promise<string>;
-  /** A server-side copy of a whole object (up to 5 GiB), metadata and headers included. */
-  copyObject(input: { source: CopySource; bucket: string; key: string }, signal: AbortSignal): Promise<{ etag: string }>;
+  /**
+   * A server-side copy of a whole object (up to 5 GiB): metadata and headers copied with it, or with
+   * `replace` those instead (aws-cli's --metadata-directive REPLACE). Tags are the source's either way.
+   */
+  copyObject(
+    input: { source: CopySource; bucket: string; key: string; settings?: ObjectSettings | undefined; replace?: ObjectMeta | undefined },
+    signal: AbortSignal,
+  ): Promise<{ etag: string }>;
   /** A server-side copy of a byte range of `source` as a part: no bytes pass through the client. */
   uploadPartCopy(
     input: { source: CopySource; bucket: string; key: string; uploadId: string; partNumber: number; range: { start: number; end: number } },
@@ -149,4 +196,6 @@ export interface ObjectStore {
    */
   listUploads(bucket: string, signal: AbortSignal, key?: string): Promise<UploadInfo[]>;
   get(input: GetInput, signal: AbortSignal): Promise<GetOutput>;
+  /** Delete up to 1,000 keys in one request; returns those the server could not delete, with why. */
+  deleteObjects(bucket: string, keys: readonly string[], signal: AbortSignal): Promise<{ key: string; message: string }[]>;
 }

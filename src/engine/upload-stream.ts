@@ -1,4 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
+import { throttleBody } from './bandwidth.js';
 import { TransferError } from '../errors.js';
 import { uint32Base64 } from './checksum.js';
 import type { EngineContext } from './context.js';
@@ -6,6 +7,7 @@ import type { BufferBudget } from './memory.js';
 import { MAX_PARTS } from './model.js';
 import { uploadMultipart, type PartSource } from './multipart.js';
 import { retryReporter, withRetry } from './retry.js';
+import type { ObjectSettings } from './store.js';
 
 /** A part read from the stream: its bytes stay in one budget buffer until the part is settled. */
 interface BufferedPart {
@@ -19,6 +21,7 @@ export interface StreamTarget {
   bucket: string;
   key: string;
   metadata: Record<string, string>;
+  settings?: ObjectSettings | undefined;
   partSize: number;
 }
 
@@ -44,7 +47,8 @@ export async function uploadStream(ctx: EngineContext, target: StreamTarget, str
     send: async (part, uploadId, signal) => {
       const body = part.buf.subarray(0, part.size);
       const crc = uint32Base64(crc32c(body));
-      const { etag } = await ctx.store.uploadPart({ bucket: target.bucket, key: target.key, uploadId, partNumber: part.partNumber, body, crc32c: crc }, signal);
+      const paced = throttleBody(ctx.bandwidth, body, signal);
+      const { etag } = await ctx.store.uploadPart({ bucket: target.bucket, key: target.key, uploadId, partNumber: part.partNumber, body: paced, crc32c: crc }, signal);
       size += part.size;
       return { partNumber: part.partNumber, size: part.size, etag, crc32c: crc };
     },
@@ -58,7 +62,8 @@ async function putWhole(ctx: EngineContext, target: StreamTarget, only: Buffered
   const body = only ? only.buf.subarray(0, only.size) : Buffer.alloc(0);
   try {
     const crc = uint32Base64(crc32c(body));
-    await withRetry(() => ctx.store.put({ bucket: target.bucket, key: target.key, body, crc32c: crc, metadata: target.metadata }, ctx.signal), {
+    const paced = throttleBody(ctx.bandwidth, body, ctx.signal);
+    await withRetry(() => ctx.store.put({ bucket: target.bucket, key: target.key, body: paced, crc32c: crc, metadata: target.metadata, settings: target.settings }, ctx.signal), {
       policy: ctx.retry,
       signal: ctx.signal,
       onRetry: retryReporter(ctx, '-'),

@@ -3,9 +3,12 @@ import { encodeMtime, splitParts, type Part, type UploadJob } from './model.js';
 import type { EngineContext } from './context.js';
 import { assertUnchanged } from './local-file.js';
 import { sendFileRange } from './file-body.js';
+import { throttleBody } from './bandwidth.js';
 import { retryReporter, withRetry } from './retry.js';
 import { fsPath } from '../local-path.js';
 import { uploadMultipart, type PartSource, type UploadSession } from './multipart.js';
+import { metadataFor, NO_OBJECT_OPTIONS, settingsFor } from './object-settings.js';
+import type { ObjectSettings } from './store.js';
 
 export type { MultipartState, UploadSession } from './multipart.js';
 
@@ -19,10 +22,12 @@ export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: U
   const fh = await fs.open(fsPath(job.path), 'r');
   try {
     await assertUnchanged(fh, job, job.path);
-    const metadata = { mtime: encodeMtime(job.mtimeMs) };
-    if (job.partSize === undefined) return await putSingle(ctx, job, fh, metadata);
+    const object = ctx.object ?? NO_OBJECT_OPTIONS;
+    const metadata = metadataFor(object, { mtime: encodeMtime(job.mtimeMs) });
+    const settings = settingsFor(object, job.key);
+    if (job.partSize === undefined) return await putSingle(ctx, job, fh, { metadata, settings });
     const partCount = splitParts(job.size, job.partSize).length;
-    const target = { id: job.id, bucket: job.bucket, key: job.key, metadata, partSize: job.partSize, partCount, name: job.path };
+    const target = { id: job.id, bucket: job.bucket, key: job.key, metadata, settings, partSize: job.partSize, partCount, name: job.path };
     const out = await uploadMultipart(ctx, target, filePartSource(ctx, job, fh), session);
     return {
       bytesSent: job.size - out.bytesSkipped,
@@ -34,14 +39,19 @@ export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: U
   }
 }
 
-async function putSingle(ctx: EngineContext, job: UploadJob, fh: fs.FileHandle, metadata: Record<string, string>): Promise<UploadResult> {
+async function putSingle(
+  ctx: EngineContext,
+  job: UploadJob,
+  fh: fs.FileHandle,
+  { metadata, settings }: { metadata: Record<string, string>; settings: ObjectSettings },
+): Promise<UploadResult> {
   const range = { fh, name: job.path, offset: 0, size: job.size };
   await withRetry(
     () =>
       sendFileRange(ctx.memory, range, async (body, crc32c) => {
         // Read whole and unchanged: the object will be one version of the file.
         await assertUnchanged(fh, job, job.path);
-        await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body, crc32c, metadata }, ctx.signal));
+        await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body: throttleBody(ctx.bandwidth, body, ctx.signal), crc32c, metadata, settings }, ctx.signal));
       }),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, job.path) },
   );
@@ -59,7 +69,8 @@ function filePartSource(ctx: EngineContext, job: UploadJob, fh: fs.FileHandle): 
       sendFileRange(ctx.memory, { fh, name: job.path, offset: part.offset, size: part.size }, async (body, crc32c) => {
         signal.throwIfAborted();
         const { partNumber } = part;
-        const { etag } = await unlessChanged(fh, job, () => ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber, body, crc32c }, signal));
+        const paced = throttleBody(ctx.bandwidth, body, signal);
+        const { etag } = await unlessChanged(fh, job, () => ctx.store.uploadPart({ bucket: job.bucket, key: job.key, uploadId, partNumber, body: paced, crc32c }, signal));
         return { partNumber, size: part.size, etag, crc32c };
       }),
     // Never publish an object made of two versions of the file.

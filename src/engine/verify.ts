@@ -19,6 +19,8 @@ export interface ObjectRef {
   key: string;
   size: number;
   etag: string;
+  /** The version downloaded (--version-id, or the one the plan saw on a versioned bucket). */
+  versionId?: string | undefined;
 }
 
 /** What the download computed on the way in, so the file need not be read again. */
@@ -62,13 +64,13 @@ export async function verifyDownload(fh: FileHandle, object: ObjectRef, computed
     if (!stored?.includes('-')) return;
     md5 = undefined;
   }
-  const head = await store.head(object.bucket, object.key, signal);
+  const head = await store.head(object.bucket, object.key, signal, object.versionId);
   if (head?.etagIsMd5 === false) md5 = undefined;
   const stored = head?.etag === object.etag ? head.crc32c : undefined;
   const composite = stored ? /-(\d+)$/.exec(stored) : null;
   if (composite) {
     const n = Number(composite[1]);
-    const uploaderPart = n > 1 ? await store.partSize(object.bucket, object.key, 1, signal) : object.size;
+    const uploaderPart = n > 1 ? await store.partSize(object.bucket, object.key, 1, signal, object.versionId) : object.size;
     const sameParts = uploaderPart === computed.partSize || (n === 1 && computed.rangeCrcs.length === 1);
     const parts = sameParts ? computed.rangeCrcs : partCrcsFromChunks(computed, object.size, uploaderPart);
     if (!parts) return rereadAndCheck(fh, object, { md5, stored, uploaderPart }, url);

@@ -27,6 +27,15 @@ export type TransferEvent =
   /** A checkpoint was kept for a transfer that stopped: rerun to resume it. */
   | { type: 'saved'; kind: 'upload' | 'download' | 'copy'; source: string; checkpoint: string; partsDone: number; partsTotal: number }
   | { type: 'retry'; source: string; attempt: number; delayMs: number; message: string }
+  /**
+   * A tree's progress: files (copied, skipped or failed) and bytes (copied) done, of those found so far;
+   * `complete` once the walk or listing has ended, when found is the whole. At most once a second.
+   */
+  | { type: 'tree'; filesDone: number; filesFound: number; bytesDone: number; bytesFound: number; complete: boolean; ms: number }
+  /** `sync --delete`: removed from the destination (or, in a dry run, would be). */
+  | { type: 'deleted'; target: string }
+  | { type: 'would-delete'; target: string }
+  | { type: 'deletions'; deleted: number; failed: number; skipped?: string | undefined }
   /** `--shard`: what this worker's share of the tree holds (just before the summary). */
   | { type: 'shard'; index: number; count: number; files: number; toCopy: number; bytes: number; skipped: number }
   | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };

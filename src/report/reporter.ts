@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import { formatSize } from '../size.js';
 import type { TransferEvent } from './events.js';
-import { formatEvent } from './format.js';
+import { formatDuration, formatEvent, treeEta } from './format.js';
 
 export interface Reporter {
   emit(event: TransferEvent): void;
@@ -17,7 +17,10 @@ export interface ReporterOptions {
   stderr: NodeJS.WritableStream;
 }
 
-const toStderr = (e: TransferEvent) => e.type === 'error' || e.type === 'warning';
+const toStderr = (e: TransferEvent) => e.type === 'error' || e.type === 'warning' || e.type === 'tree' || (e.type === 'deletions' && e.skipped !== undefined);
+
+/** Plain output gives a tree's progress this often at most: a log line, not a ticker. */
+const PLAIN_TREE_EVERY_MS = 10_000;
 
 /** NDJSON on stdout: one object per event (progress and retries omitted: too chatty for logs). */
 export class JsonReporter implements Reporter {
@@ -34,8 +37,13 @@ export class JsonReporter implements Reporter {
 
 /** Plain lines: for logs, cron and pipes. */
 export class TextReporter implements Reporter {
+  private lastTree = 0;
   constructor(protected readonly opts: Pick<ReporterOptions, 'stdout' | 'stderr'>) {}
   emit(e: TransferEvent): void {
+    if (e.type === 'tree') {
+      if (e.ms - this.lastTree < PLAIN_TREE_EVERY_MS) return;
+      this.lastTree = e.ms;
+    }
     const line = formatEvent(e);
     if (line !== undefined) this.message(line, toStderr(e) ? 'stderr' : 'stdout');
   }
@@ -61,7 +69,8 @@ export class TtyReporter extends TextReporter {
     this.bars = new cliProgress.MultiBar(
       {
         stream: opts.stderr as NodeJS.WriteStream,
-        format: ' {bar} {percentage}% | {done}/{size} | {rate} | ETA {eta_formatted} | {name}',
+        // Our own ETA: a tree's total is not known until its walk or listing ends.
+        format: ' {bar} {percentage}% | {done}/{size} | {rate} | {eta} | {name}',
         hideCursor: true,
         clearOnComplete: true,
         etaBuffer: 50,
@@ -70,7 +79,7 @@ export class TtyReporter extends TextReporter {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.total = this.bars.create(1, 0, { name: 'total', done: '0 B', size: '0 B', rate: '' });
+    this.total = this.bars.create(1, 0, { name: 'total', done: '0 B', size: '0 B', rate: '', eta: '' });
   }
 
   override emit(e: TransferEvent): void {
@@ -79,7 +88,7 @@ export class TtyReporter extends TextReporter {
         this.totalBytes += e.size;
         if (e.multipart) {
           this.fileStart.set(e.id, Date.now());
-          this.perFile.set(e.id, this.bars.create(Math.max(e.size, 1), 0, { name: e.source, done: '0 B', size: formatSize(e.size), rate: '' }));
+          this.perFile.set(e.id, this.bars.create(Math.max(e.size, 1), 0, { name: e.source, done: '0 B', size: formatSize(e.size), rate: '', eta: '' }));
         }
         break;
       case 'progress': {
@@ -89,7 +98,9 @@ export class TtyReporter extends TextReporter {
           const done = (this.fileBytes.get(e.id) ?? 0) + e.bytes;
           this.fileBytes.set(e.id, done);
           const secs = (Date.now() - (this.fileStart.get(e.id) ?? Date.now())) / 1000;
-          bar.update(done, { done: formatSize(done), rate: secs > 0 ? `${formatSize(Math.round(done / secs))}/s` : '' });
+          const size = bar.getTotal();
+          const eta = secs > 0 && done > 0 ? `ETA ${formatDuration(((size - done) * secs * 1000) / done)}` : '';
+          bar.update(done, { done: formatSize(done), rate: secs > 0 ? `${formatSize(Math.round(done / secs))}/s` : '', eta });
         }
         break;
       }
@@ -98,16 +109,33 @@ export class TtyReporter extends TextReporter {
         if (e.type === 'error' && e.id === undefined) break;
         this.finishBar(e.id!);
         break;
+      case 'tree':
+        this.tree = e;
+        break;
     }
+    this.updateTotal();
+    if (e.type === 'summary') this.close();
+    // The bar shows a tree's progress; as a line it would only scroll.
+    if (e.type !== 'tree') super.emit(e);
+  }
+
+  private tree: Extract<TransferEvent, { type: 'tree' }> | undefined;
+
+  /** The total: bytes of the files started, or for a tree, files and bytes found so far (`+` while still finding). */
+  private updateTotal(): void {
     const secs = (Date.now() - this.t0) / 1000;
-    this.total.setTotal(Math.max(this.totalBytes, 1));
+    const tree = this.tree;
+    const total = Math.max(this.totalBytes, tree?.bytesFound ?? 0);
+    this.total.setTotal(Math.max(total, 1));
+    const more = tree && !tree.complete ? '+' : '';
+    const eta = tree ? treeEta({ ...tree, bytesDone: this.doneBytes, ms: Date.now() - this.t0 }) : undefined;
     this.total.update(this.doneBytes, {
       done: formatSize(this.doneBytes),
-      size: formatSize(this.totalBytes),
+      size: `${formatSize(total)}${more}`,
       rate: secs > 0 ? `${formatSize(Math.round(this.doneBytes / secs))}/s` : '',
+      eta: eta === undefined ? '' : `ETA ${formatDuration(eta)}`,
+      name: tree ? `total: ${tree.filesDone.toLocaleString('en-US')}/${tree.filesFound.toLocaleString('en-US')}${more} files` : 'total',
     });
-    if (e.type === 'summary') this.close();
-    super.emit(e);
   }
 
   private finishBar(id: number): void {

@@ -216,7 +216,7 @@ describe('what s3xfer creates is private, whatever the umask', () => {
       stdio: 'ignore',
     });
     onTestFinished(() => void child.kill('SIGKILL'));
-    // A second save too: write-file-atomic would otherwise copy the first file's mode.
+    // A second save too: the second temp file must be private as well.
     await waitFor(() => savedParts(ckpt) >= 2, 30_000, 'two saved parts');
     const mode = (p: string) => {
       const st = fs.statSync(p, { throwIfNoEntry: false });

@@ -1,7 +1,7 @@
 // S3 → S3 on one endpoint: server-side copies (CopyObject, UploadPartCopy), resumable with a .ccp checkpoint.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBucket, e2eContext, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -43,7 +43,7 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
 
   it('at or above the threshold: UploadPartCopy of ranges; headers carried; bytes equal', async () => {
     const content = bytesOf(23 * MiB, 1);
-    await put('big.bin', content, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', Metadata: { mtime: '1700000001.000' } });
+    await put('big.bin', content, { ContentType: 'application/x-thing', CacheControl: 'max-age=60', Metadata: { mtime: '1700000001.000' }, Tagging: 'team=ops' });
     const proxy = await startProxy({ target: s3.endpoint });
     const res = await runCli(['cp', ...RESUME_FLAGS, `s3://${bucket}/big.bin`, `s3://${other}/big.bin`], { env: s3Env(s3, proxy.endpoint) });
     await proxy.close();
@@ -54,6 +54,22 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     expect(h.ContentType).toBe('application/x-thing');
     expect(h.CacheControl).toBe('max-age=60');
     expect(h.Metadata).toMatchObject({ mtime: '1700000001.000' });
+    const tags = (await client.send(new GetObjectTaggingCommand({ Bucket: other, Key: 'big.bin' }))).TagSet;
+    expect(tags).toEqual([{ Key: 'team', Value: 'ops' }]);
+  });
+
+  it('default part size of a server-side copy: 64 MiB (no bytes through us)', async () => {
+    const content = bytesOf(70 * MiB, 14);
+    await put('parts.bin', content);
+    const proxy = await startProxy({ target: s3.endpoint });
+    const res = await runCli(['cp', '--no-progress', `s3://${bucket}/parts.bin`, `s3://${other}/parts.bin`], { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(proxy.requests.filter(isPartCopy).map((r) => r.headers['x-amz-copy-source-range'])).toEqual(
+      expect.arrayContaining([`bytes=0-${64 * MiB - 1}`, `bytes=${64 * MiB}-${70 * MiB - 1}`]),
+    );
+    expect(proxy.requests.filter(isPartCopy)).toHaveLength(2);
+    expect((await getBytes(client, other, 'parts.bin')).equals(content)).toBe(true);
   });
 
   it('a tree, with -u on the rerun copying nothing', async () => {
@@ -63,6 +79,65 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     expect(await listKeys(client, other, 't2/')).toEqual(['t2/a.txt', 't2/sub/b.txt', 't2/sub/deep/c.txt']);
     const again = await runCli(['cp', '-r', '-u', '--no-progress', `s3://${bucket}/t/`, `s3://${other}/t2/`], { env });
     expect(again.stdout).toMatch(/0 copied .* 3 skipped, 0 failed/);
+  });
+
+  it('--metadata-directive REPLACE: CopyObject and a multipart copy take the command line metadata and Content-Type, the recorded mtime kept', async () => {
+    await put('r.txt', 'hello', { ContentType: 'text/plain', CacheControl: 'max-age=60', Metadata: { mtime: '1700000003.000', owner: 'ops' } });
+    await put('r.bin', bytesOf(12 * MiB, 9), { ContentType: 'text/plain', CacheControl: 'max-age=60', Metadata: { mtime: '1700000004.000', owner: 'ops' } });
+    const replace = ['--metadata-directive', 'replace', '--content-type', 'application/json', '--metadata', '{"team":"web","tier":"gold"}'];
+    const small = await runCli(['cp', '--no-progress', ...replace, `s3://${bucket}/r.txt`, `s3://${other}/r.txt`], { env });
+    const big = await runCli(['cp', ...RESUME_FLAGS, ...replace, `s3://${bucket}/r.bin`, `s3://${other}/r.bin`], { env });
+    expect(small.code, small.stderr).toBe(0);
+    expect(big.code, big.stderr).toBe(0);
+    for (const [key, mtime] of [['r.txt', '1700000003.000'], ['r.bin', '1700000004.000']] as const) {
+      const h = await head(other, key);
+      expect([h.ContentType, h.CacheControl]).toEqual(['application/json', undefined]);
+      expect(h.Metadata).toEqual({ mtime, team: 'web', tier: 'gold' });
+    }
+    expect((await getBytes(client, other, 'r.bin')).equals(bytesOf(12 * MiB, 9))).toBe(true);
+  });
+
+  it('copy-only flags elsewhere, or --metadata without REPLACE, are refused in one line (exit 2)', async () => {
+    await put('flags.txt', 'x');
+    const cases = [
+      ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata', 'a=b'],
+      ['cp', `s3://${bucket}/flags.txt`, tmpdir(), '--source-endpoint-url', 'http://127.0.0.1:1'],
+      ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata-directive', 'MOVE'],
+      ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata-directive', 'REPLACE', '--metadata', 'bad key=1'],
+    ];
+    const out = await Promise.all(cases.map((args) => runCli(['--no-progress', ...args], { env })));
+    expect(out.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(out.map((r) => r.stderr.trim().split('\n').length)).toEqual([1, 1, 1, 1]);
+    expect(out[0]!.stderr).toMatch(/--metadata on a copy replaces the source's: add --metadata-directive REPLACE/);
+    expect(out[1]!.stderr).toMatch(/apply to S3 → S3 copies only/);
+    expect(out[2]!.stderr).toMatch(/use COPY or REPLACE/);
+    expect(out[3]!.stderr).toMatch(/invalid --metadata: key 'bad key'/);
+    await expect(head(other, 'flags.txt')).rejects.toThrow();
+  });
+
+  it('a 500 on an UploadPartCopy and on the CopyObject are retried', async () => {
+    const content = bytesOf(12 * MiB, 10);
+    await put('retry.bin', content);
+    await put('retry.txt', 'small');
+    const isCopyObject = (r: { method: string; query: Record<string, string>; headers: Record<string, unknown> }) =>
+      r.method === 'PUT' && !('partNumber' in r.query) && 'x-amz-copy-source' in r.headers;
+    const proxy = await startProxy({
+      target: s3.endpoint,
+      rules: [
+        { match: isPartCopy, action: { status: 500, times: 1 } },
+        { match: isCopyObject, action: { status: 503, times: 1 } },
+      ],
+    });
+    const big = await runCli(['cp', ...RESUME_FLAGS, `s3://${bucket}/retry.bin`, `s3://${other}/retry.bin`], { env: s3Env(s3, proxy.endpoint) });
+    const small = await runCli(['cp', '--no-progress', `s3://${bucket}/retry.txt`, `s3://${other}/retry.txt`], { env: s3Env(s3, proxy.endpoint) });
+    await proxy.close();
+    expect(big.code, big.stderr).toBe(0);
+    expect(small.code, small.stderr).toBe(0);
+    expect(proxy.requests.filter((r) => isPartCopy(r) && r.status === 500)).toHaveLength(1);
+    expect(proxy.requests.filter((r) => isPartCopy(r) && r.status === 200)).toHaveLength(3);
+    expect(proxy.requests.filter((r) => isCopyObject(r)).map((r) => r.status)).toEqual([503, 200]);
+    expect((await getBytes(client, other, 'retry.bin')).equals(content)).toBe(true);
+    expect((await getBytes(client, other, 'retry.txt')).toString()).toBe('small');
   });
 
   it('a copy onto itself is refused', async () => {

@@ -128,7 +128,7 @@ describe('cp -r', () => {
 
       proxy.clear();
       const downAgain = await cp(['-r', '-u', prefix, dst], { env: penv });
-      expect(downAgain.code).toBe(0);
+      expect(downAgain.code, downAgain.stderr + downAgain.stdout).toBe(0);
       expect(proxy.requests.filter((r) => r.method === 'GET' && !('list-type' in r.query))).toHaveLength(0);
 
       const later = new Date(Date.now() + 10_000);

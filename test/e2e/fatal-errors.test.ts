@@ -2,15 +2,13 @@
 // the fix, said once. And the TLS options (--ca-bundle, AWS_CA_BUNDLE, --no-verify-ssl) against a
 // MinIO serving https:// with a certificate made here.
 import fs from 'node:fs';
-import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureMinio, startMinio, type MinioServer } from '../../scripts/minio.mjs';
-import { createBucket, makeClient, runCli, s3Env, tmpdir, type S3Info, e2eContext } from '../helpers/cli.js';
+import type { MinioServer } from '../../scripts/minio.mjs';
+import { createBucket, runCli, s3Env, tmpdir, type S3Info, e2eContext } from '../helpers/cli.js';
+import { certificate, startTlsMinio } from '../helpers/tls-minio.js';
 import { startProxy } from '../helpers/proxy.js';
 import { MiB, listKeys, makeTree, readTree } from './fixtures.js';
 
@@ -103,31 +101,15 @@ describe('https:// to a plain-http server', () => {
   });
 });
 
-/** A self-signed certificate for the given names (SAN entries), as PEM. */
-async function certificate(altNames: { type: 2 | 7; value?: string; ip?: string }[]) {
-  const pems = await generate([{ name: 'commonName', value: 's3xfer test' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames }],
-  });
-  return { cert: pems.cert, key: pems.private };
-}
-
 describe('a server with a self-signed certificate', () => {
   let server: MinioServer;
   let tlsS3: S3Info;
   let caFile: string;
   let tlsBucket: string;
   beforeAll(async () => {
-    const certsDir = tmpdir();
-    const { cert, key } = await certificate([{ type: 7, ip: '127.0.0.1' }]);
-    fs.writeFileSync(path.join(certsDir, 'public.crt'), cert);
-    fs.writeFileSync(path.join(certsDir, 'private.key'), key);
-    caFile = path.join(certsDir, 'public.crt');
-    server = await startMinio({ bin: await ensureMinio(), certsDir });
-    tlsS3 = { endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey, region: server.region };
-    const trusting = makeClient(tlsS3, { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: cert }) }) });
-    tlsBucket = await createBucket(trusting);
+    const started = await startTlsMinio();
+    ({ server, caFile, s3: tlsS3 } = started);
+    tlsBucket = await createBucket(started.client);
   });
   afterAll(() => server?.stop());
 

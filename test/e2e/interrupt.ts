@@ -7,9 +7,9 @@ import { MiB, exitOf, makeTree, waitFor } from './fixtures.js';
 
 export const RESUME_FLAGS = ['--part-size', '5MiB', '--bigfile-threshold', '5MiB', '--parallel', '2', '--no-progress'];
 export const isPart = (r: { method: string; query: Record<string, string> }) => r.method === 'PUT' && 'partNumber' in r.query;
-/** A GET of an object's bytes: not a listing (of objects, uploads or parts). */
+/** A GET of an object's bytes: not a listing (of objects, uploads or parts), nor of its tags. */
 export const isObjectGet = (r: ProxyRequestInfo) =>
-  r.method === 'GET' && !('list-type' in r.query) && !('uploads' in r.query) && !('uploadId' in r.query) && r.path.split('/').length > 2;
+  r.method === 'GET' && !('list-type' in r.query) && !('uploads' in r.query) && !('uploadId' in r.query) && !('tagging' in r.query) && r.path.split('/').length > 2;
 export const fetchedBytes = (reqs: RecordedRequest[]) => reqs.filter(isObjectGet).reduce((n, r) => n + r.responseBytes, 0);
 
 /** A slow link for uploads, so a kill lands mid-transfer. */

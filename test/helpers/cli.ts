@@ -128,7 +128,19 @@ export function s3Env(s3: S3Info, endpointOverride?: string): NodeJS.ProcessEnv 
     AWS_SESSION_TOKEN: undefined,
     AWS_ENDPOINT_URL_S3: undefined,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // The download mtime cache goes to a throw-away directory, never the user's ~/.cache.
+    XDG_CACHE_HOME: testCacheHome(),
   };
+}
+
+let cacheHome: string | undefined;
+function testCacheHome(): string {
+  if (!cacheHome) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3xfer-cache-'));
+    cacheHome = dir;
+    fileCleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  }
+  return cacheHome;
 }
 
 // ---------------------------------------------------------------------------

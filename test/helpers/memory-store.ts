@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import { bodySize, type RequestBody } from '../../src/engine/file-body.js';
 import { compositeCrc32c, uint32Base64 } from '../../src/engine/checksum.js';
+import { compareKeys } from '../../src/plan/key-order.js';
 import type { CopySource, GetInput, GetOutput, ObjectInfo, ObjectStore, PartInfo, PartInput, PutInput, UploadInfo } from '../../src/engine/store.js';
 
 interface Stored {
@@ -61,10 +62,15 @@ export class MemoryStore implements ObjectStore {
   }
 
   async *list(_bucket: string, prefix: string): AsyncIterable<ObjectInfo> {
-    for (const key of [...this.objects.keys()].sort()) {
+    // In S3's order (UTF-8 bytes): the plan merges listings in step.
+    for (const key of [...this.objects.keys()].sort(compareKeys)) {
       const o = this.objects.get(key)!;
       if (key.startsWith(prefix)) yield { key, size: o.bytes.length, lastModifiedMs: o.lastModifiedMs, etag: o.etag };
     }
+  }
+
+  async tags(): Promise<Record<string, string>> {
+    return {};
   }
 
   async head(_bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -159,6 +165,12 @@ export class MemoryStore implements ObjectStore {
   async abortMultipartUpload(_bucket: string, _key: string, uploadId: string): Promise<void> {
     (await this.enter('abortMultipartUpload'))();
     if (!this.uploads.delete(uploadId)) throw noSuchUpload();
+  }
+
+  async deleteObjects(_bucket: string, keys: readonly string[]): Promise<{ key: string; message: string }[]> {
+    (await this.enter('deleteObjects'))();
+    for (const key of keys) this.objects.delete(key);
+    return [];
   }
 
   async listUploads(): Promise<UploadInfo[]> {

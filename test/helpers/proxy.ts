@@ -82,6 +82,10 @@ export interface RecordedRequest extends ProxyRequestInfo {
   action?: ProxyAction;
   /** Set when the exchange did not complete normally (client went away, upstream failed, reset by a rule). */
   error?: string;
+  /** When the proxy received the request, passed it on to the server, and finished sending the reply (Date.now()). */
+  receivedAt: number;
+  forwardedAt?: number;
+  answeredAt?: number;
 }
 
 export interface Proxy {
@@ -89,6 +93,8 @@ export interface Proxy {
   endpoint: string;
   /** Every request seen, in arrival order; entries are updated while requests are in flight. */
   requests: RecordedRequest[];
+  /** TCP connections clients opened to the proxy so far (keep-alive reuse shows as fewer than requests). */
+  readonly connections: number;
   /** Empties `requests` (in place). */
   clear(): void;
   /** Replaces the rules; `times` counts start afresh. */
@@ -221,8 +227,9 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
     };
-    const rec: RecordedRequest = { ...info, requestBytes: 0, status: 0, responseBytes: 0 };
+    const rec: RecordedRequest = { ...info, requestBytes: 0, status: 0, responseBytes: 0, receivedAt: Date.now() };
     requests.push(rec);
+    res.once('finish', () => (rec.answeredAt = Date.now()));
     const action = pickAction(info);
     if (action) rec.action = action;
     const body = counted(req, (n) => (rec.requestBytes += n));
@@ -267,6 +274,7 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
         agent,
       });
       upstream = up;
+      rec.forwardedAt = Date.now();
       const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
         up.once('response', resolve);
         up.once('error', reject);
@@ -374,6 +382,8 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
       res.destroy(err as Error);
     });
   });
+  let connections = 0;
+  server.on('connection', () => void connections++);
   server.requestTimeout = 0; // throttled transfers may take long
   server.keepAliveTimeout = 65_000; // outlive the SDK's idle sockets: fewer reuse-after-close races
 
@@ -387,6 +397,9 @@ export async function startProxy(opts: { target: string; rules?: ProxyRule[] }):
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    get connections() {
+      return connections;
+    },
     clear: () => {
       requests.length = 0;
     },

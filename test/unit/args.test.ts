@@ -99,6 +99,87 @@ describe('TLS options', () => {
   });
 });
 
+describe('sync', () => {
+  const sync = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const command = await parseArgs(['sync', 'a', 's3://b/k/', ...args], { stdout: new PassThrough(), version: '0', env: { ...baseEnv, ...env } });
+    if (command.name !== 'sync') throw new Error(`parsed as ${command.name}`);
+    return command.options;
+  };
+  it('is cp -r -u; --delete from the flag, S3XFER_DELETE or the config file', async () => {
+    expect(await sync([])).toMatchObject({ recursive: true, update: true, deleteExtra: false });
+    expect((await sync(['--delete'])).deleteExtra).toBe(true);
+    expect((await sync([], { S3XFER_DELETE: 'true' })).deleteExtra).toBe(true);
+    expect((await sync([], { S3XFER_CONFIG: configFile('delete: true\n') })).deleteExtra).toBe(true);
+    expect((await sync(['--no-delete'], { S3XFER_DELETE: 'true' })).deleteExtra).toBe(false);
+    expect((await parse([])).deleteExtra).toBeUndefined();
+  });
+});
+
+describe('S3 → S3 flags: flag > S3XFER_* > config file, each checked', () => {
+  it('--source-* and --metadata-directive from the command line', async () => {
+    const o = await parse(['--source-endpoint-url', 'http://old:9000', '--source-profile', 'old', '--source-region', 'eu-west-1', '--source-no-verify-ssl', '--metadata-directive', 'replace', '--metadata', 'a=1,b=2', '--content-type', 'text/x']);
+    expect(o.sourceConnection).toEqual({ sourceEndpointUrl: 'http://old:9000', sourceProfile: 'old', sourceRegion: 'eu-west-1', sourceCaBundle: undefined, sourceVerifySsl: false });
+    expect([o.metadataDirective, o.objectFlags, o.object.metadata, o.object.settings.headers?.contentType]).toEqual(['REPLACE', ['--metadata', '--content-type'], { a: '1', b: '2' }, 'text/x']);
+  });
+
+  it('from S3XFER_SOURCE_* and the config file; the flag wins', async () => {
+    const config = configFile('source-endpoint-url: http://file:9000\nsource-profile: fromfile\nsource-verify-ssl: false\nmetadata-directive: COPY\n');
+    const o = await parse(['--config', config], { S3XFER_SOURCE_ENDPOINT_URL: 'http://env:9000' });
+    expect(o.sourceConnection).toMatchObject({ sourceEndpointUrl: 'http://env:9000', sourceProfile: 'fromfile', sourceVerifySsl: false });
+    expect(o.metadataDirective).toBe('COPY');
+    const flag = await parse(['--config', config, '--source-endpoint-url', 'http://flag:9000'], { S3XFER_SOURCE_ENDPOINT_URL: 'http://env:9000' });
+    expect(flag.sourceConnection.sourceEndpointUrl).toBe('http://flag:9000');
+  });
+
+  it('bad values are refused in one line', async () => {
+    expect(await refusal(['--source-endpoint-url', 'ftp://x'])).toMatch(/--source-endpoint-url/);
+    expect(await refusal([], { S3XFER_METADATA_DIRECTIVE: 'MOVE' })).toMatch(/invalid metadata-directive 'MOVE': use COPY or REPLACE/);
+  });
+});
+
+describe('--bwlimit, the size and time filters, --version-id', () => {
+  it('flag > env > config file, like the others', async () => {
+    const config = configFile('bwlimit: 10MiB/s\nmin-size: 1KiB\nmax-age: 2d\n');
+    expect((await parse(['--config', config])).bwlimit).toBe(10 * 1024 * 1024);
+    expect((await parse(['--config', config], { S3XFER_BWLIMIT: '20M' })).bwlimit).toBe(20 * 1024 * 1024);
+    expect((await parse(['--config', config, '--bwlimit', '0'], { S3XFER_BWLIMIT: '20M' })).bwlimit).toBe(0);
+    expect((await parse(['--config', config])).bounds).toMatchObject({ minSize: 1024, maxAgeMs: 2 * 86_400_000 });
+    expect((await parse(['--config', config, '--min-size', '5'], { S3XFER_MIN_SIZE: '7' })).bounds.minSize).toBe(5);
+    expect((await parse([], { S3XFER_MIN_SIZE: '7' })).bounds.minSize).toBe(7);
+  });
+
+  it('an age and a time on one side both hold; the stricter age wins', async () => {
+    const b = (await parse(['--older-than', '7d', '--min-age', '1d', '--newer-than', '2026-01-01', '--max-age', '30d'])).bounds;
+    expect(b).toEqual({ minSize: undefined, maxSize: undefined, minAgeMs: 7 * 86_400_000, maxAgeMs: 30 * 86_400_000, newerThanMs: Date.parse('2026-01-01T00:00:00Z'), olderThanMs: undefined });
+  });
+
+  it('a lone - destination is standard output; --version-id is kept as typed', async () => {
+    const command = await parseArgs(['cp', 's3://b/k', '-', '--version-id', 'abc.123_X'], { stdout: new PassThrough(), version: '0', env: baseEnv });
+    expect(command.name === 'cp' && command.options.destination).toBe('-');
+    expect(command.name === 'cp' && command.options.versionId).toBe('abc.123_X');
+  });
+
+  it('resume takes --bwlimit too', async () => {
+    const command = await parseArgs(['resume', '--all', '--bwlimit', '4MiB/s'], { stdout: new PassThrough(), version: '0', env: baseEnv });
+    expect(command.name === 'resume' && command.bwlimit).toBe(4 * 1024 * 1024);
+  });
+
+  it.each([
+    [['--bwlimit', 'fast'], /invalid --bwlimit 'fast'/],
+    [['--min-size', '-1'], /invalid --min-size '-1'/],
+    [['--max-age', 'forever'], /invalid --max-age 'forever'/],
+    [['--newer-than', '01/02/2026'], /invalid --newer-than '01\/02\/2026'/],
+    [['--version-id', ''], /invalid --version-id ''/],
+  ])('%j is refused, quoting the value', async (args, message) => {
+    expect(await refusal(args)).toMatch(message);
+  });
+
+  it('a bad value in the config file names the key', async () => {
+    const config = configFile('older-than: someday\n');
+    expect(await refusal(['--config', config])).toMatch(/invalid older-than 'someday'/);
+  });
+});
+
 describe('--shard / --shards', () => {
   it('a flag beats S3XFER_SHARD, which beats the config file', async () => {
     const config = configFile('shard: 0/2\n');

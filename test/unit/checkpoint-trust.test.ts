@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,17 +58,17 @@ describe('what s3xfer creates is private whatever the umask', () => {
 
   it('umask 000: a checkpoint and the temp file it is written through are 0600 from the start', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-unit-'));
-    // write-file-atomic looks fs.open up on each call: watch the modes its temp files are created with.
-    const open = fs.open;
+    // The store looks fs/promises' open up on each call: watch the modes its temp files are created with.
+    const open = fsp.open;
     const tempModes: number[] = [];
-    const spy = ((file: fs.PathLike, flags: fs.OpenMode, mode: fs.Mode, cb: (err: NodeJS.ErrnoException | null, fd: number) => void) =>
-      open(file, flags, mode, (err, fd) => {
-        if (!err && /\.ucp\.\d+$/.test(String(file))) tempModes.push(fs.fstatSync(fd).mode & 0o7777);
-        cb(err, fd);
-      })) as unknown as typeof fs.open;
+    const spy = (async (file: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
+      const fh = await open(file, flags, mode);
+      if (/\.ucp\.\d+$/.test(String(file))) tempModes.push((await fh.stat()).mode & 0o7777);
+      return fh;
+    }) as typeof fsp.open;
     try {
       process.umask(0);
-      fs.open = spy;
+      fsp.open = spy;
       const store = new CheckpointStore(path.join(root, 'ck'));
       await store.prepare();
       await store.write(body);
@@ -76,7 +77,7 @@ describe('what s3xfer creates is private whatever the umask', () => {
       expect(modeOf(store.pathFor(body.id, 'upload'))).toBe(0o600);
       expect(tempModes).toEqual([0o600, 0o600]);
     } finally {
-      fs.open = open;
+      fsp.open = open;
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

@@ -8,6 +8,7 @@ import { BufferBudget } from '../../src/engine/memory.js';
 import { uploadFile } from '../../src/engine/upload.js';
 import { uploadStream } from '../../src/engine/upload-stream.js';
 import { downloadObject } from '../../src/engine/download.js';
+import { Bandwidth } from '../../src/engine/bandwidth.js';
 import { Destination } from '../../src/engine/destination.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import type { TransferEvent } from '../../src/report/events.js';
@@ -32,6 +33,7 @@ function context(store: MemoryStore, over: Partial<EngineContext> = {}): EngineC
     fsync: false,
     memory: new BufferBudget(64 * MiB),
     destination: new Destination(),
+    bandwidth: new Bandwidth(0),
     events,
     ...over,
   };
@@ -219,5 +221,33 @@ describe('destination edge cases', () => {
   });
   it('a directory that resolves above the root is refused', async () => {
     await expect(new Destination().assertInside(dir, path.join(dir, '..'))).rejects.toThrow(/refusing to write outside/);
+  });
+});
+
+describe('runPlan on a streamed plan', () => {
+  it('pulls the plan only as far as the free job slots: the plan never runs far ahead of the transfers', async () => {
+    const { runPlan } = await import('../../src/engine/run.js');
+    const store = new MemoryStore();
+    for (let i = 0; i < 40; i++) store.objects.set(`src/${i}`, { bytes: Buffer.from('x'), metadata: {}, lastModifiedMs: 0, etag: '"e"', crc32c: '' });
+    let pulled = 0;
+    let most = 0;
+    const ctx = context(store);
+    const settled = () => ctx.events.filter((e) => e.type === 'done' || e.type === 'error').length;
+    const items = (async function* () {
+      for (let i = 0; i < 40; i++) {
+        pulled++;
+        most = Math.max(most, pulled - settled());
+        yield {
+          action: 'copy' as const,
+          reason: 'copy',
+          job: { source: { bucket: 'b', key: `src/${i}`, size: 1, etag: '"e"', lastModifiedMs: 0 }, bucket: 'b', key: `dst/${i}` },
+        };
+      }
+    })();
+    const summary = await runPlan(ctx, { items }, { jobs: 3, dryRun: false, streamPartSize: MiB, stdin: Readable.from([]) });
+    expect(summary.copied).toBe(40);
+    // Three in flight and the one being pulled: never the whole plan.
+    expect(most).toBeLessThanOrEqual(4);
+    expect(ctx.events.filter((e) => e.type === 'tree').at(-1)).toMatchObject({ filesFound: 40, filesDone: 40, complete: true });
   });
 });

@@ -63,18 +63,36 @@ describe('temp file names', () => {
   ])('%s is ours for %s: %s', (temp, dest, ours) => expect(isOurTempFor(temp, dest)).toBe(ours));
 });
 
-describe('refuseCollisions', () => {
-  const items = (...targets: string[]) => targets.map((target, i) => ({ target, key: `k${i}` }));
-  it.each<[string, string[], string[], number]>([
-    ['distinct', ['/d/a', '/d/b'], ['k0', 'k1'], 0],
-    ['same path', ['/d/a/b', '/d/a/b'], [], 2],
-    ['file where a directory is needed', ['/d/f', '/d/f/g'], ['k1'], 1],
-    ['deeper', ['/d/f', '/d/f/g/h/i'], ['k1'], 1],
-    ['prefix of a name is no conflict', ['/d/f', '/d/fg/h'], ['k0', 'k1'], 0],
-  ])('%s', (_n, targets, kept, refused) => {
-    const { unique, collisions } = refuseCollisions(items(...targets), (i) => i.key);
-    expect(unique.map((u) => u.key)).toEqual(kept);
-    expect(collisions).toHaveLength(refused);
+describe('refuseCollisions (a sorted stream)', () => {
+  // rel → target under /d, as safeLocalPath maps them; keys in listing order.
+  const landing = (rel: string) => ({ rel, target: `/d/${rel.split('/').filter((s) => s !== '' && s !== '.').join('/')}` });
+  async function run(rels: string[], existing: string[] = []) {
+    const out: string[] = [];
+    const items = (async function* () {
+      yield* rels.map(landing);
+    })();
+    const guarded = refuseCollisions(items, (x): x is ReturnType<typeof landing> => 'rel' in x, {
+      root: '/d',
+      name: (t) => t.rel,
+      existing: async (rel) => (existing.includes(rel) ? rel : undefined),
+    });
+    for await (const x of guarded) out.push('action' in x ? `refuse ${x.source}` : x.rel);
+    return out;
+  }
+  it.each<[string, string[], string[], string[]?]>([
+    ['distinct', ['a', 'b'], ['a', 'b']],
+    ['file where a directory is needed', ['f', 'f/g'], ['refuse f', 'f/g']],
+    ['deeper', ['f', 'f/g/h/i'], ['refuse f', 'f/g/h/i']],
+    ['names between f and f/ do not release f', ['f', 'f-x', 'f.y', 'f/g'], ['f-x', 'refuse f', 'f.y', 'f/g']],
+    // a-b goes as soon as a-c has passed 'a-b/'; a waits for 'a/' to be passed: never a pile of siblings held.
+    ['nested held files: each goes once passed', ['a', 'a-b', 'a-c', 'b'], ['a-b', 'a', 'a-c', 'b']],
+    ['prefix of a name is no conflict', ['f', 'fg/h'], ['f', 'fg/h']],
+    ['an alias before its canonical key: both refused', ['a//b', 'a/b', 'c'], ['refuse a/b', 'c', 'refuse a//b']],
+    ['two aliases alone: both refused', ['a/./b', 'a//b'], ['refuse a/./b', 'refuse a//b']],
+    ['an alias whose canonical key came earlier: the alias refused', ['a/ b', 'a/.b', 'a/./ b'], ['a/ b', 'a/.b', 'refuse a/./ b'], ['a/ b']],
+    ['an alias alone is copied', ['x//y'], ['x//y']],
+  ])('%s', async (_n, rels, want, existing) => {
+    expect(await run(rels, existing)).toEqual(want);
   });
 });
 

@@ -7,13 +7,14 @@ import { compileFilter } from '../../src/plan/filter.js';
 import { planCopy, type PlanOptions } from '../../src/plan/plan.js';
 import type { PlanItem } from '../../src/engine/model.js';
 import type { ObjectInfo, ObjectStore } from '../../src/engine/store.js';
+import { compareKeys } from '../../src/plan/key-order.js';
 
 const MiB = 1024 * 1024;
 const T = Date.parse('2026-01-01T00:00:00Z');
 
-/** Listing and HEAD from memory: the planner needs nothing else (a real server refuses '..' keys). */
+/** Listing (in S3's order) and HEAD from memory: the planner needs nothing else (a real server refuses '..' keys). */
 function fakeStore(objects: Partial<ObjectInfo & { key: string }>[]): ObjectStore {
-  const all = objects.map((o) => ({ size: 1, lastModifiedMs: T, etag: '"e"', ...o }) as ObjectInfo);
+  const all = objects.map((o) => ({ size: 1, lastModifiedMs: T, etag: '"e"', ...o }) as ObjectInfo).sort((a, b) => compareKeys(a.key, b.key));
   return {
     async *list(_b: string, prefix: string) {
       yield* all.filter((o) => o.key.startsWith(prefix));
@@ -50,7 +51,13 @@ async function plan(src: string, dst: string, o: Partial<PlanOptions> = {}, obje
     store: fakeStore(objects),
     signal: new AbortController().signal,
   });
-  return p.items.map(describe_);
+  return (await collect(p.items)).map(describe_);
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const i of items) all.push(i);
+  return all;
 }
 
 /** A line per item: what a reader of the table wants to see. */
@@ -68,6 +75,10 @@ function describe_(i: PlanItem): string {
       return `copy ${i.job.source.key} -> ${i.job.key}${i.job.partSize ? ` [parts ${i.job.partSize / MiB} MiB]` : ''}`;
     case 'stdin':
       return `stdin -> ${i.key}`;
+    case 'warning':
+      return `warning ${i.message}`;
+    case 'stdout':
+      return `stdout <- ${i.job.key}${i.job.versionId ? ` @${i.job.versionId}` : ''}`;
   }
 }
 
@@ -96,7 +107,17 @@ describe('planCopy', () => {
       'out',
       { recursive: true },
       [{ key: 'k/' }, { key: 'k/c.txt' }, { key: 'k/d/' }, { key: 'k/d/e.txt' }, { key: 'k/../../evil' }, { key: 'k//etc/passwd' }, { key: 'k/a/../../../x' }],
-      ['refuse s3://bkt/k/../../evil', 'refuse s3://bkt/k//etc/passwd', 'refuse s3://bkt/k/a/../../../x', 'down k/c.txt -> out/c.txt', 'down k/d/e.txt -> out/d/e.txt'],
+      // In listing order: '.' (0x2E) sorts before '/' (0x2F), both before letters.
+      [
+        "warning skipped s3://bkt/k/: a key ending in '/' cannot be a file (1 bytes not copied)",
+        'refuse s3://bkt/k/../../evil',
+        'refuse s3://bkt/k//etc/passwd',
+        'refuse s3://bkt/k/a/../../../x',
+        // c.txt is held until the listing has passed 'c.txt/' (a key under it would need it as a directory).
+        "warning skipped s3://bkt/k/d/: a key ending in '/' cannot be a file (1 bytes not copied)",
+        'down k/c.txt -> out/c.txt',
+        'down k/d/e.txt -> out/d/e.txt',
+      ],
     ],
     [
       'names that start with dots are names, not traversals',
@@ -104,7 +125,7 @@ describe('planCopy', () => {
       'out',
       { recursive: true },
       [{ key: 'k/..hidden' }, { key: 'k/...' }, { key: 'k/..x/y' }],
-      ['down k/..hidden -> out/..hidden', 'down k/... -> out/...', 'down k/..x/y -> out/..x/y'],
+      ['down k/... -> out/...', 'down k/..hidden -> out/..hidden', 'down k/..x/y -> out/..x/y'],
     ],
     [
       'keys that land on one path are all refused; a file where a directory is needed too',
@@ -112,9 +133,34 @@ describe('planCopy', () => {
       'out',
       { recursive: true },
       [{ key: 'k/a//b' }, { key: 'k/a/b' }, { key: 'k/a/./b' }, { key: 'k/f' }, { key: 'k/f/g' }, { key: 'k/ok' }],
-      ['refuse s3://bkt/k/a//b', 'refuse s3://bkt/k/a/b', 'refuse s3://bkt/k/a/./b', 'refuse s3://bkt/k/f', 'down k/f/g -> out/f/g', 'down k/ok -> out/ok'],
+      // The canonical key is refused as it comes; the aliases, held to the end, then.
+      ['refuse s3://bkt/k/a/b', 'refuse s3://bkt/k/f', 'down k/f/g -> out/f/g', 'down k/ok -> out/ok', 'refuse s3://bkt/k/a/./b', 'refuse s3://bkt/k/a//b'],
     ],
     ['stdin', '-', 's3://bkt/in.bin', {}, [], ['stdin -> in.bin']],
+    ['object to stdout', 's3://bkt/k/c.txt', '-', {}, [{ key: 'k/c.txt' }], ['stdout <- k/c.txt']],
+    ['a version to stdout', 's3://bkt/k/c.txt', '-', { versionId: 'v1' }, [{ key: 'k/c.txt' }], ['stdout <- k/c.txt @v1']],
+    ['a version to a file', 's3://bkt/k/c.txt', 'out.txt', { versionId: 'v1' }, [{ key: 'k/c.txt' }], ['down k/c.txt -> out.txt']],
+    // data/a.txt: 1 byte, mtime T-60s; data/sub/b.log: 2 bytes, mtime T+60s.
+    ['tree upload: --min-size', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { minSize: 2 }) }, [], ['up data/sub/b.log -> p/sub/b.log']],
+    ['tree upload: --max-size', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { maxSize: 1 }) }, [], ['up data/a.txt -> p/a.txt']],
+    ['tree upload: --older-than TIME', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { olderThanMs: T }) }, [], ['up data/a.txt -> p/a.txt']],
+    ['tree upload: --max-age from now', 'data', 's3://bkt/p/', { recursive: true, filter: compileFilter([], { maxAgeMs: 30_000 }, T + 60_000) }, [], ['up data/sub/b.log -> p/sub/b.log']],
+    [
+      'tree download: size and LastModified, with --exclude',
+      's3://bkt/k/',
+      'out',
+      { recursive: true, filter: compileFilter([{ kind: 'exclude', pattern: '*.tmp' }], { minSize: 10, newerThanMs: T }) },
+      [{ key: 'k/small', size: 9, lastModifiedMs: T + 1 }, { key: 'k/old', size: 10, lastModifiedMs: T }, { key: 'k/new', size: 10, lastModifiedMs: T + 1000 }, { key: 'k/new.tmp', size: 10, lastModifiedMs: T + 1000 }],
+      ['down k/new -> out/new'],
+    ],
+    [
+      'tree copy: --min-age',
+      's3://bkt/k/',
+      's3://ccc/m/',
+      { recursive: true, filter: compileFilter([], { minAgeMs: 3600_000 }, T) },
+      [{ key: 'k/recent', lastModifiedMs: T - 60_000 }, { key: 'k/old', lastModifiedMs: T - 7200_000 }],
+      ['copy k/old -> m/old'],
+    ],
     ['object to object: server-side', 's3://bkt/k/c.txt', 's3://ccc/x/', {}, [{ key: 'k/c.txt' }], ['copy k/c.txt -> x/c.txt']],
     ['large object: copied in parts', 's3://bkt/k/big', 's3://ccc/y', {}, [{ key: 'k/big', size: 40 * MiB }], ['copy k/big -> y [parts 8 MiB]']],
     [
@@ -140,6 +186,13 @@ describe('planCopy', () => {
     ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
     ['s3://bkt/k/..', 'out/', {}, /its last segment '\.\.' is not a file name/],
     ['s3://bkt/k/.', 'out/', {}, /its last segment '\.' is not a file name/],
+    ['s3://bkt/k/', '-', { recursive: true }, /-r cannot write to standard output/],
+    ['s3://bkt/k/..', '-', { update: true }, /-u compares with a destination file/],
+    ['data/a.txt', '-', {}, /the source must be one object/],
+    ['s3://bkt/k/', '-', {}, /is a prefix, not an object/],
+    ['data/a.txt', 's3://bkt/x', { versionId: 'v1' }, /--version-id picks a version of the source object/],
+    ['s3://bkt/k/', 'out/', { versionId: 'v1', recursive: true }, /cannot be used with -r/],
+    ['s3://bkt/nope', 'out/', { versionId: 'v1' }, /no version 'v1'/],
   ])('refuses %s -> %s', async (src, dst, o, message) => {
     await expect(plan(src, dst, o, [{ key: 'k/..' }, { key: 'k/.' }])).rejects.toThrow(message);
   });
@@ -156,7 +209,7 @@ describe('-u downloads of a tree', () => {
     let inFlight = 0;
     let most = 0;
     const store = fakeStore(objects);
-    const listed = { ...store, list: async function* () { for (const o of objects) yield { ...o, size: 1, etag: '"e"', mtimeMs: undefined }; } };
+    const listed = { ...store, list: async function* () { for (const o of [...objects].sort((a, b) => compareKeys(a.key, b.key))) yield { ...o, size: 1, etag: '"e"', mtimeMs: undefined }; } };
     store.head = async (_b: string, key: string) => {
       most = Math.max(most, ++inFlight);
       await new Promise((r) => setTimeout(r, 20));
@@ -167,7 +220,7 @@ describe('-u downloads of a tree', () => {
       store: { ...listed, head: store.head } as ObjectStore,
       signal: new AbortController().signal,
     });
-    expect(p.items.map((i) => i.action)).toEqual(Array(20).fill('skip'));
+    expect((await collect(p.items)).map((i) => i.action)).toEqual(Array(20).fill('skip'));
     expect(most).toBeGreaterThan(1);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TruncatedBodyError } from '../../src/errors.js';
 import { uint32Base64 } from '../../src/engine/checksum.js';
 import { BufferBudget } from '../../src/engine/memory.js';
+import { Bandwidth } from '../../src/engine/bandwidth.js';
 import { Destination } from '../../src/engine/destination.js';
 import { downloadObject, type DownloadSession, type DownloadState } from '../../src/engine/download.js';
 import type { EngineContext } from '../../src/engine/context.js';
@@ -56,6 +57,7 @@ function context(store: MemoryStore): EngineContext {
     fsync: false,
     memory: new BufferBudget(64 * MiB),
     destination: new Destination(),
+    bandwidth: new Bandwidth(0),
   };
 }
 

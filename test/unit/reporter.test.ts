@@ -55,3 +55,31 @@ describe('reporters', () => {
     expect(types).toEqual(['start', 'skip', 'done', 'warning', 'summary']);
   });
 });
+
+describe('tree progress', () => {
+  const found = (complete: boolean, ms: number): TransferEvent => ({ type: 'tree', filesDone: 1200, filesFound: 5000, bytesDone: 10 * 1024 * 1024, bytesFound: 40 * 1024 * 1024, complete, ms });
+  it('plain: found so far marked +, no ETA until the walk or listing has ended; at most one line per 10 s', () => {
+    const out = sink();
+    const err = sink();
+    const r = new TextReporter({ stdout: out.stream, stderr: err.stream });
+    for (const e of [found(false, 10_000), found(false, 12_000), found(true, 20_000)]) r.emit(e);
+    expect(err.text()).toBe(
+      'progress: 1,200/5,000+ files, 10.0 MiB/40.0 MiB+, 1.00 MiB/s\nprogress: 1,200/5,000 files, 10.0 MiB/40.0 MiB, 512 KiB/s, ETA 1 min 0 s\n',
+    );
+    expect(out.text()).toBe('');
+  });
+  it('JSON: every tree event is a line', () => {
+    const out = sink();
+    const r = new JsonReporter(out.stream);
+    r.emit(found(false, 1000));
+    expect(JSON.parse(out.text())).toMatchObject({ type: 'tree', filesDone: 1200, filesFound: 5000, complete: false });
+  });
+  it('TTY: the total shows files found so far and no ETA before the end', () => {
+    const term = sink(true);
+    const r = new TtyReporter({ stdout: term.stream, stderr: term.stream });
+    r.emit(found(false, 1000));
+    r.close();
+    expect(term.text()).toContain('1,200/5,000+ files');
+    expect(term.text()).not.toContain('ETA');
+  });
+});

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3Store } from '../../src/engine/s3-store.js';
@@ -27,6 +27,32 @@ describe('S3Store over the SDK', () => {
     await expect(new S3Store(new S3Client({ region: 'us-east-1' })).get({ bucket: 'bkt', key: 'k', range: { start: 10, end: 19 } }, signal)).rejects.toThrow(
       /asked s3:\/\/bkt\/k for bytes 10-19, got HTTP \d+ .*ignores Range requests/,
     );
+  });
+});
+
+describe('object settings and the SSE-C key over the SDK (where our own byte path does not go)', () => {
+  it('PutObject gets the settings and the key; UploadPart and GetObject the key', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    s3.on(UploadPartCommand).resolves({ ETag: '"p"' });
+    s3.on(GetObjectCommand).resolves({ Body: body() as never, ContentLength: 10, $metadata: { httpStatusCode: 200 } });
+    const customerKey = { key: Buffer.alloc(32, 1).toString('base64'), keyMd5: 'bWQ1' };
+    const store = new S3Store(new S3Client({ region: 'us-east-1' }), undefined, { customerKey });
+    const settings = { headers: { contentType: 'text/html', cacheControl: 'no-cache' }, storageClass: 'STANDARD_IA', acl: 'private', tagging: 'a=1' };
+    await store.put({ bucket: 'b', key: 'k', body: Buffer.from('x'), crc32c: 'AAAAAA==', metadata: { m: '1' }, settings }, signal);
+    await store.uploadPart({ bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1, body: Buffer.from('x'), crc32c: 'AAAAAA==' }, signal);
+    await store.get({ bucket: 'b', key: 'k' }, signal);
+    const sse = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: customerKey.key, SSECustomerKeyMD5: 'bWQ1' };
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({
+      ContentType: 'text/html',
+      CacheControl: 'no-cache',
+      StorageClass: 'STANDARD_IA',
+      ACL: 'private',
+      Tagging: 'a=1',
+      Metadata: { m: '1' },
+      ...sse,
+    });
+    expect(s3.commandCalls(UploadPartCommand)[0]!.args[0].input).toMatchObject(sse);
+    expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toMatchObject(sse);
   });
 });
 

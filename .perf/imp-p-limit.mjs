@@ -1,0 +1,1 @@
+import * as x from 'p-limit'; globalThis.x=x;

@@ -1,0 +1,1 @@
+import * as x from 'picomatch'; globalThis.x=x;

@@ -1,0 +1,1 @@
+import * as x from 'yargs'; globalThis.x=x;
