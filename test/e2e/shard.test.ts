@@ -161,6 +161,32 @@ describe('--shard on a server-side copy', () => {
   });
 });
 
+describe('sync --delete --shard', () => {
+  it('each worker deletes only the extras of its own share, never what another copies; together the destination mirrors the source', { timeout: 60_000 }, async () => {
+    const files = Object.fromEntries(Object.entries(tree()).filter(([n]) => !n.startsWith('big/')).slice(0, 100));
+    const src = makeTree(tmpdir(), files);
+    // Extras at the destination (the source no longer has them), in every share; and the source's files not there yet.
+    const extras = Array.from({ length: 40 }, (_, i) => `gone/old-${i}.txt`);
+    const seed = makeTree(tmpdir(), Object.fromEntries(extras.map((n) => [n, n])));
+    expect((await runCli(['cp', '-r', '--no-progress', seed, `s3://${bucket}/sync/`], { env })).code).toBe(0);
+    expect(new Set(extras.map((n) => shareOf(n, N))).size).toBe(N);
+
+    const first = await runCli(['sync', '--delete', '--no-progress', '--json', src, `s3://${bucket}/sync/`, '--shard', `0/${N}`], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const deleted0 = json(first).filter((e) => e.type === 'deleted').map((e) => String(e.target).replace(`s3://${bucket}/sync/`, ''));
+    expect(deleted0.sort()).toEqual(extras.filter((n) => shareOf(n, N) === 0).sort());
+    // Share 0 alone: the other shares' files are not copied yet, and nothing of theirs was deleted.
+    const after0 = await listKeys(client, bucket, 'sync/');
+    for (const n of extras.filter((x) => shareOf(x, N) !== 0)) expect(after0).toContain(`sync/${n}`);
+
+    const rest = await Promise.all(
+      [1, 2, 3].map((i) => runCli(['sync', '--delete', '--no-progress', src, `s3://${bucket}/sync/`, '--shard', `${i}/${N}`], { env })),
+    );
+    for (const r of rest) expect(r.code, r.stderr).toBe(0);
+    expect(await listKeys(client, bucket, 'sync/')).toEqual(Object.keys(files).sort().map((n) => `sync/${n}`));
+  });
+});
+
 describe('--shard: counts, sources of the index, bad input', () => {
   const src = () => makeTree(tmpdir(), tree());
 
