@@ -137,6 +137,7 @@ export function markdown(res) {
     }
     out.push('');
   }
+  if (out.at(-1) !== '') out.push('');
   out.push('| Target (s3xfer) | Measured | Target | |', '|---|---|---|---|');
   for (const t of res.summary) out.push(`| ${t.name} | ${t.measured} | ${t.target} | ${met(t.met)} |`);
   return out.join('\n') + '\n';
