@@ -1,1 +1,0 @@
-import * as x from 'p-limit'; globalThis.x=x;

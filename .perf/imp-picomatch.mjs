@@ -1,1 +1,0 @@
-import * as x from 'picomatch'; globalThis.x=x;

@@ -1,1 +1,0 @@
-import * as x from 'yargs'; globalThis.x=x;
