@@ -1,5 +1,7 @@
 // Finds or installs the peer tools the benchmark compares s3xfer against, and
-// describes how each one uploads / downloads a file or a tree with default settings.
+// describes how each one uploads / downloads a file or a tree with default settings, and how it
+// copies only what is missing or newer (`upSync` / `downSync`: s3xfer -u, aws s3 sync, s5cmd sync,
+// mc mirror, rclone copy).
 //
 // Peers are cached outside the repo in ${XDG_CACHE_HOME:-~/.cache}/s3xfer/peers/:
 //   bin/mc, bin/rclone      `GOBIN=<cache>/bin go install <module>@latest`
@@ -168,6 +170,8 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [process.execPath, s3xferBin, 'cp', '--no-progress', s3url(b, k), f],
       upTree: (d, b, p) => [process.execPath, s3xferBin, 'cp', '-r', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [process.execPath, s3xferBin, 'cp', '-r', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      upSync: (d, b, p) => [process.execPath, s3xferBin, 'cp', '-r', '-u', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
+      downSync: (b, p, d) => [process.execPath, s3xferBin, 'cp', '-r', '-u', '--no-progress', s3url(b, `${p}/`), `${d}/`],
       copyFile: (b, k, b2, k2) => [process.execPath, s3xferBin, 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     },
   };
@@ -179,17 +183,22 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [aws.bin, 's3', 'cp', '--no-progress', s3url(b, k), f],
       upTree: (d, b, p) => [aws.bin, 's3', 'cp', '--recursive', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [aws.bin, 's3', 'cp', '--recursive', '--no-progress', s3url(b, `${p}/`), `${d}/`],
+      upSync: (d, b, p) => [aws.bin, 's3', 'sync', '--no-progress', `${d}/`, s3url(b, `${p}/`)],
+      downSync: (b, p, d) => [aws.bin, 's3', 'sync', '--no-progress', s3url(b, `${p}/`), `${d}/`],
       copyFile: (b, k, b2, k2) => [aws.bin, 's3', 'cp', '--no-progress', s3url(b, k), s3url(b2, k2)],
     };
   }
   if (s5cmd) {
     const s5 = [s5cmd.bin, '--endpoint-url', s3.endpoint, 'cp'];
+    const s5sync = [s5cmd.bin, '--endpoint-url', s3.endpoint, 'sync'];
     tools.s5cmd = {
       env: awsEnv,
       upFile: (f, b, k) => [...s5, f, s3url(b, k)],
       downFile: (b, k, f) => [...s5, s3url(b, k), f],
       upTree: (d, b, p) => [...s5, `${d}/*`, s3url(b, `${p}/`)],
       downTree: (b, p, d) => [...s5, s3url(b, `${p}/*`), `${d}/`],
+      upSync: (d, b, p) => [...s5sync, `${d}/`, s3url(b, `${p}/`)],
+      downSync: (b, p, d) => [...s5sync, s3url(b, `${p}/*`), `${d}/`],
       copyFile: (b, k, b2, k2) => [...s5, s3url(b, k), s3url(b2, k2)],
     };
   }
@@ -203,6 +212,8 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [...mcCp, `bench/${b}/${k}`, f],
       upTree: (d, b, p) => [...mcCp, '--recursive', `${d}/`, `bench/${b}/${p}/`],
       downTree: (b, p, d) => [...mcCp, '--recursive', `bench/${b}/${p}/`, `${d}/`],
+      upSync: (d, b, p) => [mc.bin, '--quiet', 'mirror', `${d}/`, `bench/${b}/${p}/`],
+      downSync: (b, p, d) => [mc.bin, '--quiet', 'mirror', `bench/${b}/${p}/`, `${d}/`],
       copyFile: (b, k, b2, k2) => [...mcCp, `bench/${b}/${k}`, `bench/${b2}/${k2}`],
     };
   }
@@ -224,6 +235,9 @@ export async function describeTools({ s3xferBin, peers, s3, tmp }) {
       downFile: (b, k, f) => [rclone.bin, 'copyto', `bench:${b}/${k}`, f],
       upTree: (d, b, p) => [rclone.bin, 'copy', d, `bench:${b}/${p}`],
       downTree: (b, p, d) => [rclone.bin, 'copy', `bench:${b}/${p}`, d],
+      // rclone copy skips what is already there (same size and modification time): its -u equivalent.
+      upSync: (d, b, p) => [rclone.bin, 'copy', d, `bench:${b}/${p}`],
+      downSync: (b, p, d) => [rclone.bin, 'copy', `bench:${b}/${p}`, d],
       copyFile: (b, k, b2, k2) => [rclone.bin, 'copyto', `bench:${b}/${k}`, `bench:${b2}/${k2}`],
     };
   }

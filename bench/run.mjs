@@ -7,7 +7,7 @@
 // removed at the end, also on failure or Ctrl-C. Results: stdout (markdown) and
 // bench/results/<date>.json.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -16,25 +16,17 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureMinio, startMinio, MINIO_VERSION } from '../scripts/minio.mjs';
 import { describeTools, findPeers, run } from './peers.mjs';
+import { MiB, best, ensureGnuTime, killGroup, log, machine, makeS3Client, median, runMain, spawnTimed as spawnTimedIn, treeStats } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const S3XFER = path.resolve(HERE, '..', 'bin', 's3xfer.js');
-const MiB = 1 << 20;
 const BIG = 256 * MiB;
 const GIGA = 1024 * MiB;
 const HUGE = 2048 * MiB;
 const SMALL_COUNT = 1000;
 const SMALL_SIZE = 8 * 1024;
-const RUN_TIMEOUT_MS = 10 * 60_000;
 const BUCKET = 'bench';
 const TARGETS = { ratio: 1.0, rssMB: 150, ckptOverhead: 0.03, resumeRatio: 0.6, versionMs: 150 };
-
-const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const best = (xs) => (xs.length ? Math.min(...xs) : null);
 
 function parseArgs(argv) {
   const o = { rounds: 3, skip2g: false, peers: ['aws', 's5cmd', 'mc', 'rclone'], only: undefined };
@@ -55,124 +47,14 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------------------
-// Processes: every timed run is its own process group (so a kill reaches the tool
-// under /usr/bin/time), wall time measured here, peak RSS (%M) and CPU seconds
-// (user %U + system %S, the child's own resource usage) from GNU time.
+// Processes (bench/lib.mjs): timed in the temp dir, under GNU time when there is one.
 
-const live = new Set();
 let timeBin;
 let tmp;
-let seq = 0;
+const spawnTimed = (argv, opts = {}) => spawnTimedIn(argv, { ...opts, tmp, timeBin });
 
-function ensureGnuTime() {
-  const ok = () => {
-    try {
-      return /GNU/.test(execFileSync('/usr/bin/time', ['--version'], { stdio: 'pipe' }).toString() + '');
-    } catch (err) {
-      return /GNU/.test(String(err.stderr ?? ''));
-    }
-  };
-  if (ok()) return '/usr/bin/time';
-  log('installing the Debian package `time` for peak-RSS measurement…');
-  try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'time'], { stdio: 'ignore' });
-  } catch {}
-  if (ok()) return '/usr/bin/time';
-  log('no GNU time: peak RSS will not be reported');
-  return undefined;
-}
-
-/** Spawns argv; resolves {code, signal, ms, rssKB, cpuS, out}. `measure: false` runs it unwrapped (for SIGKILL tests). */
-function spawnTimed(argv, { env, measure = true, onSpawn } = {}) {
-  const rssFile = path.join(tmp, `rss-${++seq}`);
-  const full = measure && timeBin ? [timeBin, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(full[0], full.slice(1), { env, cwd: tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let out = '';
-    const keep = (c) => (out = (out + c).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const timer = setTimeout(() => killGroup(child), RUN_TIMEOUT_MS);
-    onSpawn?.(child);
-    let spawnErr;
-    child.once('error', (e) => (spawnErr = e));
-    child.once('close', (code, signal) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      clearTimeout(timer);
-      live.delete(child);
-      let rssKB = null;
-      let cpuS = null;
-      try {
-        // The last line is ours ("Command exited with non-zero status" may come before it).
-        const [kb, user, sys] = fsSync.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
-        rssKB = kb || null;
-        cpuS = Number.isFinite(user + sys) ? user + sys : null;
-        fsSync.rmSync(rssFile);
-      } catch {}
-      resolve({ code: spawnErr ? 127 : code, signal, ms, rssKB, cpuS, out: spawnErr ? String(spawnErr) : out });
-    });
-  });
-}
-
-function killGroup(child) {
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {}
-}
-
-// ---------------------------------------------------------------------------
-// S3 checks with the SDK from the project's node_modules (outside any timing).
-
+// S3 checks (bench/lib.mjs).
 let s3;
-async function makeS3Client(server) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sdk = await import('@aws-sdk/client-s3');
-  const client = new sdk.S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-  });
-  const send = (Cmd, input) => client.send(new sdk[Cmd](input));
-  return {
-    createBucket: (Bucket) => send('CreateBucketCommand', { Bucket }),
-    async size(Key) {
-      try {
-        return (await send('HeadObjectCommand', { Bucket: BUCKET, Key })).ContentLength;
-      } catch {
-        return -1;
-      }
-    },
-    async list(Prefix) {
-      const keys = [];
-      let bytes = 0;
-      let ContinuationToken;
-      do {
-        const r = await send('ListObjectsV2Command', { Bucket: BUCKET, Prefix, ContinuationToken });
-        for (const o of r.Contents ?? []) (keys.push(o.Key), (bytes += o.Size));
-        ContinuationToken = r.NextContinuationToken;
-      } while (ContinuationToken);
-      return { keys, bytes };
-    },
-    async remove(Prefix) {
-      const { keys } = await this.list(Prefix);
-      for (let i = 0; i < keys.length; i += 1000) {
-        const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-        await send('DeleteObjectsCommand', { Bucket: BUCKET, Delete: { Objects, Quiet: true } });
-      }
-    },
-    async partCount(Key, UploadId) {
-      try {
-        return (await send('ListPartsCommand', { Bucket: BUCKET, Key, UploadId })).Parts?.length ?? 0;
-      } catch {
-        return -1;
-      }
-    },
-    destroy: () => client.destroy(),
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Local data
@@ -191,15 +73,6 @@ async function sha256(file) {
   const h = createHash('sha256');
   for await (const chunk of fsSync.createReadStream(file, { highWaterMark: 4 * MiB })) h.update(chunk);
   return h.digest('hex');
-}
-
-async function treeStats(dir) {
-  let files = 0;
-  let bytes = 0;
-  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) (files++, (bytes += (await fs.stat(path.join(e.parentPath ?? e.path, e.name))).size));
-  }
-  return { files, bytes };
 }
 
 // ---------------------------------------------------------------------------
@@ -376,7 +249,7 @@ function markdown(res) {
 /** The test data each case reads: with --only, nothing else is made or seeded. */
 const NEEDS = { upBig: ['big'], downBig: ['big'], downGiga: ['giga'], copyGiga: ['giga'], upSmall: ['small'], downSmall: ['small'] };
 
-async function main() {
+async function main(cleanup) {
   const opts = parseArgs(process.argv.slice(2));
   for (const c of opts.only ?? []) if (!NEEDS[c]) throw new Error(`unknown case ${c} (cases: ${Object.keys(NEEDS).join(', ')})`);
   const needs = new Set((opts.only ?? Object.keys(NEEDS)).flatMap((c) => NEEDS[c]));
@@ -400,7 +273,7 @@ async function main() {
 
   const server = await startMinio();
   cleanup.push(() => server.stop());
-  s3 = await makeS3Client(server);
+  s3 = await makeS3Client(server, BUCKET);
   cleanup.push(() => s3.destroy());
   await s3.createBucket(BUCKET);
   const tools = await describeTools({ s3xferBin: S3XFER, peers: found, s3: server, tmp });
@@ -489,13 +362,7 @@ async function main() {
   };
   const res = {
     date: new Date().toISOString(),
-    machine: {
-      nproc: os.availableParallelism(),
-      cpu: os.cpus()[0]?.model?.trim(),
-      memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
-      node: process.version,
-      os: `${os.type()} ${os.release()}`,
-    },
+    machine: machine(),
     versions,
     missingPeers: missing,
     tools: names,
@@ -532,28 +399,4 @@ async function main() {
   log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 
-// ---------------------------------------------------------------------------
-// Clean-up on every exit path.
-
-const cleanup = [];
-let cleaning;
-function cleanUp() {
-  cleaning ??= (async () => {
-    for (const child of live) killGroup(child);
-    for (const fn of cleanup.reverse()) await Promise.resolve().then(fn).catch(() => {});
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping MinIO and removing ${tmp ?? 'temp files'}…`);
-    cleanUp().finally(() => process.exit(130));
-  });
-}
-main()
-  .catch((err) => {
-    log(`failed: ${err.stack ?? err}`);
-    process.exitCode = 1;
-  })
-  .finally(cleanUp);
+runMain(main, () => tmp);

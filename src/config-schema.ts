@@ -48,6 +48,8 @@ export const configSchema = z
     'newer-than': z.string(),
     'older-than': z.string(),
     delete: z.boolean(),
+    shard: z.string().min(1),
+    shards: z.union([z.string(), z.number()]),
   })
   .partial()
   .strict();

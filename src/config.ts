@@ -50,6 +50,8 @@ export const CONFIG_KEYS = [
   'newer-than',
   'older-than',
   'delete',
+  'shard',
+  'shards',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 /** `metadata` and `tagging` may be maps in the file; the rest are scalars. */

@@ -10,6 +10,7 @@ import { parseSize } from '../size.js';
 import { customerKeyFrom, objectOptionsFrom, requestPayerFrom } from './object-args.js';
 import type { ObjectOptions } from '../engine/object-settings.js';
 import type { CustomerKey } from '../engine/store.js';
+import { parseShard, shardFromJobIndex, type Shard } from '../plan/shard.js';
 
 /** Built-in defaults; --help shows them. Chosen from measurements (see README, Performance). */
 export const DEFAULTS = {
@@ -77,6 +78,8 @@ export interface CpOptions extends CommonOptions {
   fsync: boolean;
   /** Headers, metadata, storage class, ACL, tags and encryption of the objects written. */
   object: ObjectOptions;
+  /** --shard I/N (or --shards N with JOB_COMPLETION_INDEX): copy only this worker's share of the tree. */
+  shard?: Shard | undefined;
   /** Local paths are already in local-path.ts's encoded form (a checkpoint's), not text the user typed. */
   encodedPaths?: boolean | undefined;
   /** `sync --delete`: remove what the source no longer has, once every copy succeeded. */
@@ -143,7 +146,8 @@ export function commonFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config): Comm
   };
 }
 
-export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config): CpOptions {
+/** `recursive`: -r, or a command that is always recursive (sync). */
+export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config, recursive = Boolean(a.recursive)): CpOptions {
   const size = (key: 'bigfile-threshold' | 'chunk-size', flag: string) =>
     pick(key, a[key] === undefined ? undefined : positiveSize(a[key] as string, flag), env, config, (v) => positiveSize(v, key));
   const int = (key: 'parallel' | 'jobs') =>
@@ -155,7 +159,7 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     source: positional(a.source),
     // A string positional reads a lone '-' as '' (yargs-parser): standard output when '-' was typed.
     destination: a.destination === '' && argv.includes('-') ? '-' : positional(a.destination),
-    recursive: Boolean(a.recursive),
+    recursive,
     update: Boolean(a.update),
     filters: filterRulesFromArgv(argv),
     bounds: boundsFrom(a, env, config),
@@ -169,6 +173,7 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     jobs: int('jobs') ?? DEFAULTS.jobs,
     dryRun: Boolean(a['dry-run']),
     fsync: Boolean(a.fsync),
+    shard: shardFrom(a, env, config, recursive),
     sourceConnection: sourceConnectionFrom(a, env, config),
     objectFlags: REPLACEABLE.filter((k) => a[k] !== undefined).map((k) => `--${k}`),
     metadataDirective: pick('metadata-directive', given(a['metadata-directive'], (v) => metadataDirective(v, '--metadata-directive')), env, config, (v) =>
@@ -232,9 +237,27 @@ function versionIdOf(value: unknown): string | undefined {
 /** `sync` is `cp -r -u`, plus `--delete` (flag, S3XFER_DELETE or config `delete`). */
 export function syncFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: Config): CpOptions {
   return {
-    ...cpFrom(a, argv, env, config),
+    ...cpFrom(a, argv, env, config, true),
     recursive: true,
     update: true,
     deleteExtra: pick('delete', a.delete as boolean | undefined, env, config, (v) => flagBoolean(v, 'delete')) ?? false,
   };
+}
+
+/** --shard beats --shards; flags beat S3XFER_SHARD / S3XFER_SHARDS, which beat the config file. */
+function shardFrom(a: Raw, env: NodeJS.ProcessEnv, config: Config, recursive: boolean): Shard | undefined {
+  if (a.shard !== undefined && a.shards !== undefined) {
+    throw new UsageError(`--shard ${String(a.shard)} and --shards ${String(a.shards)}: give one (--shard INDEX/COUNT, or --shards COUNT with JOB_COMPLETION_INDEX)`);
+  }
+  const shard =
+    a.shard !== undefined
+      ? parseShard(String(a.shard))
+      : a.shards !== undefined
+        ? shardFromJobIndex(String(a.shards), env)
+        : (pick('shard', undefined, env, config, (v) => parseShard(String(v), 'shard')) ??
+          pick('shards', undefined, env, config, (v) => shardFromJobIndex(String(v), env)));
+  if (shard && !recursive) {
+    throw new UsageError(`--shard ${shard.index}/${shard.count} splits a tree between workers: use it with -r (a single file is one worker's job)`);
+  }
+  return shard;
 }

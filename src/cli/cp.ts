@@ -1,6 +1,8 @@
 import { ExitCode } from '../errors.js';
 import { parseLocation } from '../location.js';
-import { compileFilter } from '../plan/filter.js';
+import { compileFilter, type PathFilter } from '../plan/filter.js';
+import { inShard, type Shard } from '../plan/shard.js';
+import { ShareCounter } from '../report/share.js';
 import { planCopy, type PlanOptions } from '../plan/plan.js';
 import { withWarning } from '../engine/model.js';
 import { runPlan, type RunSummary } from '../engine/run.js';
@@ -48,8 +50,11 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
     stderr: io.stderr,
   });
   const saved: Saved[] = [];
+  const share = opts.shard ? new ShareCounter(opts.shard) : undefined;
   const emit: Emit = (e) => {
     if (e.type === 'saved') saved.push(e);
+    if (share && e.type === 'summary') reporter.emit(share.event());
+    share?.observe(e);
     reporter.emit(e);
   };
   // Standard output cannot be resumed across runs (what was written cannot be found again): no checkpoint.
@@ -148,7 +153,7 @@ async function planOptions(opts: CpOptions, checkpointDir: string | undefined, n
     replace: opts.metadataDirective === 'REPLACE' ? { metadata: opts.object.metadata, settings: { headers: opts.object.settings.headers ?? {} } } : undefined,
     recursive: opts.recursive,
     update: opts.update,
-    filter: compileFilter(opts.filters, opts.bounds, nowMs),
+    filter: withShard(compileFilter(opts.filters, opts.bounds, nowMs), opts.shard),
     versionId: opts.versionId,
     bigfileThreshold: opts.bigfileThreshold,
     partSize: opts.partSize,
@@ -186,6 +191,13 @@ function resumeHint(saved: Saved[], checkpointsOn: boolean): string {
     })
     .filter(Boolean);
   return `rerun the same command to resume (${counts.join(', ')})`;
+}
+
+/** The one place where --include/--exclude and --shard meet: a path is copied when both keep it. */
+function withShard(filter: PathFilter, shard: Shard | undefined): PathFilter {
+  if (!shard) return filter;
+  const mine = inShard(shard);
+  return (entry) => filter(entry) && mine(entry.relPath);
 }
 
 async function dirIds(dir: string): Promise<Set<string> | undefined> {

@@ -103,6 +103,16 @@ function cpFlags<T>(y: Argv<T>) {
     .option('parallel', { type: 'string', describe: `parts or ranges in flight per file (default: ${DEFAULTS.parallel})` })
     .option('jobs', { alias: 'j', type: 'string', describe: `files in flight at once (default: ${DEFAULTS.jobs})` })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be copied or skipped, and why; write nothing' })
+    .option('shard', {
+      type: 'string',
+      describe: "copy only share INDEX of COUNT (0-based, e.g. 0/4 … 3/4), chosen by a hash of each file's relative path; needs -r",
+      group: 'Splitting a tree between workers:',
+    })
+    .option('shards', {
+      type: 'string',
+      describe: 'like --shard JOB_COMPLETION_INDEX/COUNT: the index from the variable a Kubernetes Indexed Job sets',
+      group: 'Splitting a tree between workers:',
+    })
     .option('fsync', { type: 'boolean', default: false, describe: 'flush each downloaded file to disk before renaming it into place (survives power loss; slower)' })
     .option('metadata-directive', {
       type: 'string',
@@ -128,7 +138,8 @@ function cpFlags<T>(y: Argv<T>) {
     .example('$0 cp -r s3://a/p/ s3://b/p/ --source-endpoint-url https://old:9000', 'from another server (streamed; --source-profile for another account)')
     .example('$0 cp s3://b/x s3://b/y --metadata-directive REPLACE --metadata k=v', 'copy with new metadata (and --content-type)')
     .example("$0 cp -r ./site s3://www/ --cache-control 'max-age=300' --acl public-read", 'a static site: Content-Type guessed per file')
-    .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)');
+    .example('$0 cp db.dump s3://vault/ --sse-c AES256 --sse-c-key fileb://db.key', 'encrypted with your own key (download with the same flags)')
+    .example('$0 cp -r ./data s3://b/data/ --shard 2/4', 'the third of four disjoint shares of a tree (run 0/4 … 3/4 at once)');
 }
 
 /** What a subcommand's handler needs: where to put the command it parsed, and how to read the config. */

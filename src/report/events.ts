@@ -36,6 +36,8 @@ export type TransferEvent =
   | { type: 'deleted'; target: string }
   | { type: 'would-delete'; target: string }
   | { type: 'deletions'; deleted: number; failed: number; skipped?: string | undefined }
+  /** `--shard`: what this worker's share of the tree holds (just before the summary). */
+  | { type: 'shard'; index: number; count: number; files: number; toCopy: number; bytes: number; skipped: number }
   | { type: 'summary'; copied: number; skipped: number; failed: number; bytes: number; ms: number; interrupted: boolean };
 
 export type Emit = (event: TransferEvent) => void;

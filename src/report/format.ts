@@ -58,6 +58,8 @@ export function formatEvent(e: TransferEvent): string | undefined {
       return `(dry run) would delete ${e.target}`;
     case 'deletions':
       return e.skipped ? `nothing deleted: ${e.skipped}` : `${e.deleted} deleted, ${e.failed} not deleted`;
+    case 'shard':
+      return `shard ${e.index}/${e.count}: ${e.files} files in this share, ${e.toCopy} to copy (${formatSize(e.bytes)}), ${e.skipped} skipped`;
     case 'summary': {
       const parts = [`${e.copied} copied (${formatSize(e.bytes)} in ${formatDuration(e.ms)}, ${formatRate(e.bytes, e.ms)})`];
       parts.push(`${e.skipped} skipped`, `${e.failed} failed`);

@@ -179,3 +179,22 @@ describe('--bwlimit, the size and time filters, --version-id', () => {
     expect(await refusal(['--config', config])).toMatch(/invalid older-than 'someday'/);
   });
 });
+
+describe('--shard / --shards', () => {
+  it('a flag beats S3XFER_SHARD, which beats the config file', async () => {
+    const config = configFile('shard: 0/2\n');
+    expect((await parse(['-r', '--config', config])).shard).toEqual({ index: 0, count: 2 });
+    expect((await parse(['-r', '--config', config], { S3XFER_SHARD: '1/3' })).shard).toEqual({ index: 1, count: 3 });
+    expect((await parse(['-r', '--config', config, '--shard', '3/4'], { S3XFER_SHARD: '1/3' })).shard).toEqual({ index: 3, count: 4 });
+  });
+  it('--shards N reads JOB_COMPLETION_INDEX; S3XFER_SHARDS too', async () => {
+    expect((await parse(['-r', '--shards', '8'], { JOB_COMPLETION_INDEX: '7' })).shard).toEqual({ index: 7, count: 8 });
+    expect((await parse(['-r'], { S3XFER_SHARDS: '8', JOB_COMPLETION_INDEX: '2' })).shard).toEqual({ index: 2, count: 8 });
+  });
+  it('none given: no shard, even with JOB_COMPLETION_INDEX set', async () => {
+    expect((await parse(['-r'], { JOB_COMPLETION_INDEX: '2' })).shard).toBeUndefined();
+  });
+  it('a config file value is checked like the flag, naming the key', async () => {
+    expect(await refusal(['-r', '--config', configFile('shard: 2/2\n')])).toMatch(/^shard '2\/2': index 2 is out of range/);
+  });
+});
