@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { formatS3 } from '../location.js';
 import { splitParts } from '../engine/model.js';
 import { fsPath } from '../local-path.js';
-import { parseCheckpoint, type Checkpoint, type Salvage } from './schema.js';
+import type { Checkpoint, Salvage } from './schema.js';
+import { parseCheckpoint } from './validate.js';
 import { checkCheckpointDir, readTrustedCheckpoint } from './trust.js';
 import type { CheckpointKind } from './store.js';
 

@@ -11,7 +11,6 @@ import { CoalescingWriter, type CheckpointStore } from './store.js';
 import { loadForResume } from './load.js';
 import { CheckpointLock } from './lock.js';
 import { findOrphans, heldUploads } from './orphans.js';
-import { listCheckpoints } from './inspect.js';
 
 /** Least time between two progress saves of a multipart upload's checkpoint. */
 export const PROGRESS_SAVE_INTERVAL_MS = 500;
@@ -133,6 +132,8 @@ export abstract class MultipartSession<CP extends MultipartCheckpoint> implement
     const url = `s3://${this.target.bucket}/${this.target.key}`;
     let orphans;
     try {
+      // Only after an interrupted run: the listing (and the validator it loads) costs a fresh transfer nothing.
+      const { listCheckpoints } = await import('./inspect.js');
       const held = heldUploads(await listCheckpoints(this.deps.checkpoints.dir));
       orphans = await findOrphans(this.deps.store, cp, held, signal);
     } catch (err) {

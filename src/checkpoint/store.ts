@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError, ExitCode } from '../errors.js';
-import { parseCheckpoint, serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
+import { serializeCheckpoint, type Checkpoint, type CheckpointBody, type ParseResult } from './schema.js';
 import { PRIVATE_FILE_MODE, checkCheckpointDir, makePrivateDir, readTrustedCheckpoint } from './trust.js';
 
 export type CheckpointKind = 'upload' | 'download' | 'copy';
@@ -63,6 +63,8 @@ export class CheckpointStore {
       return { ok: false, problem: 'corrupt', reason: `unreadable (${(err as NodeJS.ErrnoException).code})` };
     }
     if (!got) return undefined;
+    // The validator (zod) loads only now: a transfer with no checkpoint to resume never needs it.
+    const { parseCheckpoint } = await import('./validate.js');
     const parsed = parseCheckpoint(got.text);
     if (parsed.ok && parsed.checkpoint.kind !== kind) {
       return { ok: false, problem: 'corrupt', reason: `holds a ${parsed.checkpoint.kind} checkpoint, not a ${kind}` };

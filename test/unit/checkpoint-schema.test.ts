@@ -1,6 +1,7 @@
 import { uploadCheckpoint } from '../helpers/checkpoints.js';
 import { describe, expect, it } from 'vitest';
-import { parseCheckpoint, serializeCheckpoint, type CheckpointBody } from '../../src/checkpoint/schema.js';
+import { serializeCheckpoint, type CheckpointBody } from '../../src/checkpoint/schema.js';
+import { parseCheckpoint } from '../../src/checkpoint/validate.js';
 
 const body: CheckpointBody = {
   ...uploadCheckpoint,
