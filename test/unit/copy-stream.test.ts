@@ -4,29 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { uint32Base64 } from '../../src/engine/checksum.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import { copyObject } from '../../src/engine/copy.js';
-import { Destination } from '../../src/engine/destination.js';
-import { BufferBudget } from '../../src/engine/memory.js';
-import { Bandwidth } from '../../src/engine/bandwidth.js';
 import type { CopyJob } from '../../src/engine/model.js';
 import { VerificationError } from '../../src/errors.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { engineContext } from '../helpers/engine-context.js';
 
 const MiB = 1024 * 1024;
 
 function context(store: MemoryStore, sourceStore: MemoryStore): EngineContext {
-  return {
-    store,
-    sourceStore,
-    signal: new AbortController().signal,
-    emit: () => {},
-    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
-    parallel: 2,
-    now: () => Date.now(),
-    fsync: false,
-    memory: new BufferBudget(64 * MiB),
-    destination: new Destination(),
-    bandwidth: new Bandwidth(0),
-  };
+  return engineContext(store, { sourceStore, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
 }
 
 /** A source object whose bytes no longer match the CRC32C the server stored for it (bit rot, a bad disk). */

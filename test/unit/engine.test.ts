@@ -8,11 +8,11 @@ import { BufferBudget } from '../../src/engine/memory.js';
 import { uploadFile } from '../../src/engine/upload.js';
 import { uploadStream } from '../../src/engine/upload-stream.js';
 import { downloadObject } from '../../src/engine/download.js';
-import { Bandwidth } from '../../src/engine/bandwidth.js';
 import { Destination } from '../../src/engine/destination.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import type { TransferEvent } from '../../src/report/events.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { engineContext } from '../helpers/engine-context.js';
 
 const MiB = 1024 * 1024;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-engine-'));
@@ -22,21 +22,7 @@ const fatal = () => Object.assign(new Error('denied'), { name: 'AccessDenied', $
 const fast = { policy: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } };
 
 function context(store: MemoryStore, over: Partial<EngineContext> = {}): EngineContext & { events: TransferEvent[] } {
-  const events: TransferEvent[] = [];
-  return {
-    store,
-    signal: new AbortController().signal,
-    emit: (e) => events.push(e),
-    retry: fast.policy,
-    parallel: 4,
-    now: () => Date.now(),
-    fsync: false,
-    memory: new BufferBudget(64 * MiB),
-    destination: new Destination(),
-    bandwidth: new Bandwidth(0),
-    events,
-    ...over,
-  };
+  return engineContext(store, { retry: fast.policy, parallel: 4, ...over });
 }
 
 describe('runParts', () => {

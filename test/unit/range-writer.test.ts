@@ -8,14 +8,12 @@ import { crc32c } from '@node-rs/crc32';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TruncatedBodyError } from '../../src/errors.js';
 import { uint32Base64 } from '../../src/engine/checksum.js';
-import { BufferBudget } from '../../src/engine/memory.js';
-import { Bandwidth } from '../../src/engine/bandwidth.js';
-import { Destination } from '../../src/engine/destination.js';
 import { downloadObject, type DownloadSession, type DownloadState } from '../../src/engine/download.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import type { BodySink } from '../../src/engine/body-sink.js';
 import type { GetInput } from '../../src/engine/store.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { engineContext } from '../helpers/engine-context.js';
 
 const MiB = 1024 * 1024;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3xfer-range-writer-'));
@@ -47,18 +45,7 @@ class ViewStore extends MemoryStore {
 }
 
 function context(store: MemoryStore): EngineContext {
-  return {
-    store,
-    signal: new AbortController().signal,
-    emit: () => {},
-    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
-    parallel: 2,
-    now: () => Date.now(),
-    fsync: false,
-    memory: new BufferBudget(64 * MiB),
-    destination: new Destination(),
-    bandwidth: new Bandwidth(0),
-  };
+  return engineContext(store);
 }
 
 describe('the range sink', () => {
