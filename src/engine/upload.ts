@@ -21,7 +21,8 @@ export interface UploadResult {
 export async function uploadFile(ctx: EngineContext, job: UploadJob, session?: UploadSession): Promise<UploadResult> {
   const fh = await fs.open(fsPath(job.path), 'r');
   try {
-    await assertUnchanged(fh, job, job.path);
+    // Opened by its path just now: whether the path still names it is asked after the read.
+    await assertUnchanged(fh, job, job.path, { byPath: false });
     const object = ctx.object ?? NO_OBJECT_OPTIONS;
     const metadata = metadataFor(object, { mtime: encodeMtime(job.mtimeMs) });
     const settings = settingsFor(object, job.key);
@@ -46,16 +47,20 @@ async function putSingle(
   { metadata, settings }: { metadata: Record<string, string>; settings: ObjectSettings },
 ): Promise<UploadResult> {
   const range = { fh, name: job.path, offset: 0, size: job.size };
+  let heldWhole = false;
   await withRetry(
     () =>
       sendFileRange(ctx.memory, range, async (body, crc32c) => {
         // Read whole and unchanged: the object will be one version of the file.
         await assertUnchanged(fh, job, job.path);
+        heldWhole = Buffer.isBuffer(body);
         await unlessChanged(fh, job, () => ctx.store.put({ bucket: job.bucket, key: job.key, body: throttleBody(ctx.bandwidth, body, ctx.signal), crc32c, metadata, settings }, ctx.signal));
       }),
     { policy: ctx.retry, signal: ctx.signal, onRetry: retryReporter(ctx, job.path) },
   );
-  await assertUnchanged(fh, job, job.path);
+  // A body over 16 MiB is read a second time while it is sent: check the file once more after. One held
+  // in memory was checked after its only read; what it sent cannot change.
+  if (!heldWhole) await assertUnchanged(fh, job, job.path);
   ctx.emit({ type: 'progress', id: job.id, bytes: job.size });
   return { bytesSent: job.size };
 }
