@@ -175,7 +175,7 @@ export function cpFrom(a: Raw, argv: string[], env: NodeJS.ProcessEnv, config: C
     fsync: Boolean(a.fsync),
     shard: shardFrom(a, env, config, recursive),
     sourceConnection: sourceConnectionFrom(a, env, config),
-    objectFlags: REPLACEABLE.filter((k) => a[k] !== undefined).map((k) => `--${k}`),
+    objectFlags: [...REPLACEABLE, 'tagging'].filter((k) => a[k] !== undefined).map((k) => `--${k}`),
     metadataDirective: pick('metadata-directive', given(a['metadata-directive'], (v) => metadataDirective(v, '--metadata-directive')), env, config, (v) =>
       metadataDirective(v, 'metadata-directive'),
     ),

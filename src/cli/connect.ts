@@ -32,6 +32,8 @@ export interface SourceConnected extends Omit<Connected, 'store'> {
   store: ObjectStore;
   /** Another endpoint or other credentials than the destination's: the bytes must stream through us. */
   streamed: boolean;
+  /** Another server: its bucket names are not the destination's (the same server under another profile has the same buckets). */
+  otherServer: boolean;
   profile: string | undefined;
 }
 
@@ -61,6 +63,8 @@ export async function connectSource(
       verifySsl: s.sourceVerifySsl ?? opts.verifySsl,
       stallTimeoutMs: opts.stallTimeoutMs,
       debug: opts.debug,
+      // Requester Pays applies to what is read too: the source's every request carries it.
+      requestPayer: opts.requestPayer,
       maxSockets,
     },
     env,
@@ -71,7 +75,7 @@ export async function connectSource(
     throw new UsageError(`--sse-c-key with the source ${conn.endpoint}: the key would cross the network in the clear; use an https:// source endpoint`);
   }
   // --sse-c-key is the key of every object read or written: the source's too.
-  return { ...conn, store: sourceSide(new S3Store(conn.client, conn.dataPath, { customerKey: opts.customerKey })), streamed, profile };
+  return { ...conn, store: sourceSide(new S3Store(conn.client, conn.dataPath, { customerKey: opts.customerKey })), streamed, otherServer: conn.endpoint !== dest.endpoint, profile };
 }
 
 /** The connection a checkpoint records, so `resume` reaches the same server with the same settings. */

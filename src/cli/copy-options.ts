@@ -12,6 +12,10 @@ export function checkCopyFlags(opts: CpOptions, src: Location, dst: Location): v
     throw new UsageError('--source-endpoint-url, --source-profile, --source-region and --source-ca-bundle apply to S3 → S3 copies only: the source must be s3://…');
   }
   if (!copy && opts.metadataDirective !== undefined) throw new UsageError('--metadata-directive applies to S3 → S3 copies only');
+  // Copies carry the source's tags (server-side and streamed alike); a --tagging typed here would be dropped.
+  if (copy && opts.objectFlags.includes('--tagging')) {
+    throw new UsageError("--tagging applies to uploads: an S3 → S3 copy carries the source's tags; tag the copies afterwards");
+  }
   // From the config file they are upload defaults; on the command line they mean this copy.
   if (copy && opts.metadataDirective !== 'REPLACE' && opts.objectFlags.length > 0) {
     throw new UsageError(`${opts.objectFlags.join(', ')} on a copy replace${opts.objectFlags.length === 1 ? 's' : ''} the source's: add --metadata-directive REPLACE (the source's other headers and metadata are then dropped)`);

@@ -127,6 +127,8 @@ export async function runCp(opts: CpOptions, io: Io & { signal: AbortSignal }): 
       return ExitCode.interrupted;
     }
     const deletions = opts.deleteExtra ? await syncDeletions({ ctx, summary, src, dst, opts: planOpts, deps, dryRun: opts.dryRun }).catch(explain) : undefined;
+    // Ctrl-C during the deletions: they stopped where they were; say so, as for the copies.
+    if (deletions && io.signal.aborted) summary.interrupted = true;
     reporter.close();
     const code = exitCodeOf(summary, reporter, saved, checkpoints !== undefined);
     return code === ExitCode.ok && deletions && deletions.failed > 0 ? ExitCode.partial : code;
@@ -149,6 +151,7 @@ async function withContentTypes(object: ObjectOptions, uploads: boolean): Promis
 async function planOptions(opts: CpOptions, checkpointDir: string | undefined, nowMs: number, source: SourceConnected | undefined): Promise<PlanOptions> {
   return {
     sourceEndpoint: source?.streamed ? source.endpoint : undefined,
+    sourceOnOtherServer: source?.otherServer ?? false,
     // REPLACE: the run's --metadata and header flags (no guessing from the key), none of the source's.
     replace: opts.metadataDirective === 'REPLACE' ? { metadata: opts.object.metadata, settings: { headers: opts.object.settings.headers ?? {} } } : undefined,
     recursive: opts.recursive,

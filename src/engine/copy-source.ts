@@ -58,7 +58,7 @@ function taggingOf(tags: Record<string, string> | undefined): string | undefined
  */
 export async function sourceTags(ctx: EngineContext, job: CopyJob): Promise<Record<string, string> | undefined> {
   try {
-    return await sourceStoreOf(ctx).tags(job.source.bucket, job.source.key, ctx.signal);
+    return await sourceStoreOf(ctx).tags(job.source.bucket, job.source.key, ctx.signal, job.source.versionId);
   } catch (err) {
     const code = (err as { name?: string; Code?: string }).Code ?? (err as Error).name;
     if (code !== 'AccessDenied' && code !== 'NotImplemented' && code !== 'MethodNotAllowed') throw err;

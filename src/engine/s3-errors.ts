@@ -106,7 +106,8 @@ export function explainS3Error(err: unknown, place: ErrorPlace): unknown {
   const e = err as AnyError;
   if (isFromSource(err) && place.sourceEndpoint !== undefined) {
     // The source's own connection failed: its endpoint, and the --source-* flags that fix it.
-    const explained = explainTls(e, place.sourceEndpoint) ?? explainServer(e, place);
+    // An SSE-C refusal is the object's (a key that is not its own), not the source's credentials.
+    const explained = explainTls(e, place.sourceEndpoint) ?? explainCustomerKey(e, place) ?? explainServer(e, place);
     if (!explained) return err;
     const Kind = explained instanceof FatalError ? FatalError : TransferError;
     return new Kind(asSourceFlags(explained.message).replace('the S3 endpoint', `the source endpoint ${place.sourceEndpoint}`), { cause: e });

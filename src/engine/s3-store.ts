@@ -112,8 +112,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>> {
-    const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  async tags(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<Record<string, string>> {
+    const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }), { abortSignal: signal });
     return Object.fromEntries((out.TagSet ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
   }
 

@@ -155,7 +155,8 @@ export interface ObjectStore {
   /** With `versionId`, that version of the object (versioned buckets). */
   head(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<ObjectInfo | undefined>;
   /** The object's tags (GetObjectTagging). */
-  tags(bucket: string, key: string, signal: AbortSignal): Promise<Record<string, string>>;
+  /** The object's tags; of that version when one is given (a copy of an older version carries its own). */
+  tags(bucket: string, key: string, signal: AbortSignal, versionId?: string): Promise<Record<string, string>>;
   /** Size of part `partNumber` of a multipart object: the part size its uploader used. */
   partSize(bucket: string, key: string, partNumber: number, signal: AbortSignal, versionId?: string): Promise<number>;
   put(input: PutInput, signal: AbortSignal): Promise<{ etag: string }>;

@@ -20,7 +20,8 @@ export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOpt
   const info = await headSingle(src, opts, deps);
   const key = dst.key === '' || dst.key.endsWith('/') ? dst.key + keyBasename(src.key) : dst.key;
   checkKeyLength(key);
-  if (src.bucket === dst.bucket && src.key === key && opts.sourceEndpoint === undefined) {
+  // A given --version-id onto its own key is how S3 restores an old version: allowed.
+  if (src.bucket === dst.bucket && src.key === key && !opts.sourceOnOtherServer && opts.versionId === undefined) {
     throw new UsageError(`${formatS3(src.bucket, src.key)} would be copied onto itself: give another destination`);
   }
   const existing = opts.update || opts.skipCompleted ? await deps.store.head(dst.bucket, key, deps.signal) : undefined;
@@ -30,7 +31,7 @@ export async function planS3Copy(src: S3Location, dst: S3Location, opts: PlanOpt
 function planCopyTree(src: S3Location, dst: S3Location, opts: PlanOptions, deps: PlanDeps): Plan {
   const prefix = asDirPrefix(src.key);
   const dstPrefix = asDirPrefix(dst.key);
-  if (src.bucket === dst.bucket && prefix === dstPrefix && opts.sourceEndpoint === undefined) {
+  if (src.bucket === dst.bucket && prefix === dstPrefix && !opts.sourceOnOtherServer) {
     throw new UsageError(`${formatS3(src.bucket, prefix)} would be copied onto itself: give another destination prefix`);
   }
   return { items: copyTreeItems(src, dst, opts, deps) };
@@ -41,13 +42,13 @@ async function* copyTreeItems(src: S3Location, dst: S3Location, opts: PlanOption
   const prefix = asDirPrefix(src.key);
   const dstPrefix = asDirPrefix(dst.key);
   let listed = 0;
-  const sameStore = opts.sourceEndpoint === undefined;
+  const sameServer = !opts.sourceOnOtherServer;
   const sources = (async function* () {
     for await (const o of checkedOrder((deps.sourceStore ?? deps.store).list(src.bucket, prefix, deps.signal), (x) => x.key, `the listing of ${formatS3(src.bucket, prefix)}`)) {
       listed++;
       // The listing runs while copies land: a destination inside the source would be listed
       // and copied again, without end. What is already under it is left out.
-      if (sameStore && src.bucket === dst.bucket && dstPrefix.startsWith(prefix) && o.key.startsWith(dstPrefix)) continue;
+      if (sameServer && src.bucket === dst.bucket && dstPrefix.startsWith(prefix) && o.key.startsWith(dstPrefix)) continue;
       if (!o.key.endsWith('/') && opts.filter({ relPath: o.key.slice(prefix.length), size: o.size, mtimeMs: o.lastModifiedMs })) yield o;
     }
   })();

@@ -46,6 +46,8 @@ export interface PlanOptions {
   dryRun?: boolean | undefined;
   /** S3 → S3: the source's endpoint when it is another endpoint or account (bytes stream through us). */
   sourceEndpoint?: string | undefined;
+  /** S3 → S3: the source is on another server (not only read with other credentials): its buckets are not the destination's. */
+  sourceOnOtherServer?: boolean | undefined;
   /** S3 → S3 with --metadata-directive REPLACE: what the copies carry instead of the source's. */
   replace?: ObjectMeta | undefined;
   /** --version-id: this version of the single source object. */

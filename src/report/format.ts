@@ -47,7 +47,7 @@ export function formatEvent(e: TransferEvent): string | undefined {
     case 'error':
       return `error: ${e.message}`;
     case 'saved':
-      return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts ${e.kind}ed`;
+      return `checkpoint ${e.checkpoint} kept for ${e.source}: ${e.partsDone}/${e.partsTotal} parts ${e.kind === 'copy' ? 'copied' : `${e.kind}ed`}`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'tree':

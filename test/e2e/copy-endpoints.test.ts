@@ -145,6 +145,31 @@ describe('cp s3://a/x s3://b/y between two servers (streamed through s3xfer)', (
     expect(await listKeys(client, dstBucket, 'fatal')).toEqual([]);
   });
 
+  it('--request-payer reaches every request to the source too (HEAD, GET, tags, LIST), not only the destination', async () => {
+    await put('payer/a.txt', 'a', { Tagging: 'k=v' });
+    await put('payer/big.bin', bytesOf(17 * MiB, 21));
+    const srcProxy = await startProxy({ target: srcS3.endpoint });
+    const args = ['cp', '-r', ...RESUME_FLAGS, '--request-payer', 'requester', '--source-endpoint-url', srcProxy.endpoint, '--source-profile', 'old'];
+    const res = await runCli([...args, `s3://${srcBucket}/payer/`, `s3://${dstBucket}/payer/`], { env });
+    await srcProxy.close();
+    expect(res.code, res.stderr).toBe(0);
+    expect(srcProxy.requests.length).toBeGreaterThan(3);
+    expect(srcProxy.requests.filter((r) => r.headers['x-amz-request-payer'] !== 'requester').map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
+  it('the same server read with another profile is the same bucket: a prefix onto itself or into itself is refused or left out', async () => {
+    const same = tmpdir();
+    fs.writeFileSync(path.join(same, 'credentials'), `[twin]\naws_access_key_id = ${s3.accessKey}\naws_secret_access_key = ${s3.secretKey}\n`);
+    const tenv = { ...env, AWS_SHARED_CREDENTIALS_FILE: path.join(same, 'credentials') };
+    await client.send(new PutObjectCommand({ Bucket: dstBucket, Key: 'twin/a.txt', Body: 'a' }));
+    const onto = await runCli(['cp', '-r', '--no-progress', '--source-profile', 'twin', `s3://${dstBucket}/twin/`, `s3://${dstBucket}/twin/`], { env: tenv });
+    expect(onto.code).toBe(2);
+    expect(onto.stderr).toMatch(/would be copied onto itself/);
+    const into = await runCli(['cp', '-r', '--no-progress', '--source-profile', 'twin', `s3://${dstBucket}/twin/`, `s3://${dstBucket}/twin/zz/`], { env: tenv });
+    expect(into.code, into.stderr).toBe(0);
+    expect(await listKeys(client, dstBucket, 'twin/')).toEqual(['twin/a.txt', 'twin/zz/a.txt']);
+  });
+
   it('the same bucket and key on another server is not a copy onto itself', async () => {
     const shared = await createBucket(srcClient, 's');
     await srcClient.send(new PutObjectCommand({ Bucket: shared, Key: 'same.txt', Body: 'x' }));

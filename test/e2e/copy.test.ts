@@ -104,10 +104,12 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
       ['cp', `s3://${bucket}/flags.txt`, tmpdir(), '--source-endpoint-url', 'http://127.0.0.1:1'],
       ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata-directive', 'MOVE'],
       ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata-directive', 'REPLACE', '--metadata', 'bad key=1'],
+      ['cp', `s3://${bucket}/flags.txt`, `s3://${other}/flags.txt`, '--metadata-directive', 'REPLACE', '--tagging', 'k=v'],
     ];
     const out = await Promise.all(cases.map((args) => runCli(['--no-progress', ...args], { env })));
-    expect(out.map((r) => r.code)).toEqual([2, 2, 2, 2]);
-    expect(out.map((r) => r.stderr.trim().split('\n').length)).toEqual([1, 1, 1, 1]);
+    expect(out.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(out.map((r) => r.stderr.trim().split('\n').length)).toEqual([1, 1, 1, 1, 1]);
+    expect(out[4]!.stderr).toMatch(/--tagging applies to uploads: an S3 → S3 copy carries the source's tags/);
     expect(out[0]!.stderr).toMatch(/--metadata on a copy replaces the source's: add --metadata-directive REPLACE/);
     expect(out[1]!.stderr).toMatch(/apply to S3 → S3 copies only/);
     expect(out[2]!.stderr).toMatch(/use COPY or REPLACE/);
@@ -145,6 +147,26 @@ describe('cp s3://a/x s3://b/y (same endpoint: the server copies)', () => {
     const res = await runCli(['cp', '--no-progress', `s3://${bucket}/self.txt`, `s3://${bucket}/self.txt`], { env });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/would be copied onto itself/);
+  });
+
+  it('--version-id: an old version restored onto its own key, with its own tags', async () => {
+    const { PutBucketVersioningCommand } = await import('@aws-sdk/client-s3');
+    const versioned = await createBucket(client);
+    await client.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+    const v1 = await client.send(new PutObjectCommand({ Bucket: versioned, Key: 'o', Body: 'old', Tagging: 't=old' }));
+    await client.send(new PutObjectCommand({ Bucket: versioned, Key: 'o', Body: 'new', Tagging: 't=new' }));
+    const big1 = bytesOf(17 * MiB, 31);
+    const b1 = await client.send(new PutObjectCommand({ Bucket: versioned, Key: 'big', Body: big1, Tagging: 't=old' }));
+    await client.send(new PutObjectCommand({ Bucket: versioned, Key: 'big', Body: 'new', Tagging: 't=new' }));
+    const restore = await runCli(['cp', '--no-progress', '--version-id', v1.VersionId!, `s3://${versioned}/o`, `s3://${versioned}/o`], { env });
+    expect(restore.code, restore.stderr).toBe(0);
+    expect((await getBytes(client, versioned, 'o')).toString()).toBe('old');
+    // A multipart copy sets the tags itself: those of the version copied, not the latest's.
+    const copied = await runCli(['cp', ...RESUME_FLAGS, '--version-id', b1.VersionId!, `s3://${versioned}/big`, `s3://${other}/big-v1`], { env });
+    expect(copied.code, copied.stderr).toBe(0);
+    expect((await getBytes(client, other, 'big-v1')).equals(big1)).toBe(true);
+    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: other, Key: 'big-v1' }));
+    expect(tags.TagSet).toEqual([{ Key: 't', Value: 'old' }]);
   });
 });
 

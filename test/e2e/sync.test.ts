@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBucket, e2eContext, runCli, s3Env, tmpdir } from '../helpers/cli.js';
+import { createBucket, e2eContext, runCli, s3Env, spawnCli, tmpdir } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
-import { listKeys, makeTree, readTree } from './fixtures.js';
+import { exitOf, listKeys, makeTree, readTree, waitFor } from './fixtures.js';
 
 const { s3, env, client } = e2eContext();
 let bucket: string;
@@ -58,6 +58,27 @@ describe('sync --delete', () => {
       await proxy.close();
     }
     expect(await listKeys(client, bucket, 'fail/')).toEqual(['fail/a', 'fail/g']);
+  });
+
+  it('Ctrl-C while deleting: exit 130, said so; what was not deleted stays', async () => {
+    const src = makeTree(tmpdir(), { a: 'a', b: 'b' });
+    const prefix = `s3://${bucket}/int/`;
+    expect((await sync([src, prefix])).code).toBe(0);
+    fs.rmSync(path.join(src, 'b'));
+    // The deletion request is held long enough to interrupt it.
+    const proxy = await startProxy({ target: s3.endpoint, rules: [{ match: (r) => r.method === 'POST' && 'delete' in r.query, action: { delayMs: 5000 } }] });
+    try {
+      const child = spawnCli(['sync', '--delete', '--no-progress', src, prefix], { env: s3Env(s3, proxy.endpoint) });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      await waitFor(() => proxy.requests.some((r) => r.method === 'POST' && 'delete' in r.query), 20_000, 'the DeleteObjects request');
+      child.kill('SIGINT');
+      const { code } = await exitOf(child);
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/interrupted/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('down: removes local files the prefix no longer has; links, excluded files and our temp files stay', async () => {

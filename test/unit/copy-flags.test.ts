@@ -48,7 +48,7 @@ describe('planning a copy from another endpoint', () => {
   const cwd = fs.realpathSync('.');
 
   it('lists the source on the source store, marks each job streamed; the same bucket and prefix is not a copy onto itself', async () => {
-    const plan = await planCopy(parseLocation('s3://bkt/p/', cwd), parseLocation('s3://bkt/p/', cwd), { ...opts, sourceEndpoint: 'http://old:9000' }, {
+    const plan = await planCopy(parseLocation('s3://bkt/p/', cwd), parseLocation('s3://bkt/p/', cwd), { ...opts, sourceEndpoint: 'http://old:9000', sourceOnOtherServer: true }, {
       store: store([]),
       sourceStore: store(['p/a', 'p/b']),
       signal: new AbortController().signal,

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, FatalError, TransferError, UserError, describeError, named } from '../../src/errors.js';
 import { explainS3Error, opensslReason } from '../../src/engine/s3-errors.js';
 import { s3Error } from '../../src/engine/s3-http.js';
+import { sourceSide } from '../../src/engine/source-side.js';
+import type { ObjectStore } from '../../src/engine/store.js';
 
 const url = 's3://bkt/dir/a.txt';
 const endpoint = 'https://127.0.0.1:9000';
@@ -135,5 +137,29 @@ describe('named: every per-file line names its file or key', () => {
   });
   it("'-' (standard input) counts as no name", () => {
     expect(named('self-signed thing', url, '-')).toBe(`${url}: self-signed thing`);
+  });
+});
+
+describe('explainS3Error: the source of a copy from another endpoint', () => {
+  const refusedBy = async (status: number, name: string) => {
+    const failing = {
+      head: async () => {
+        throw Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+      },
+    } as unknown as ObjectStore;
+    return sourceSide(failing).head('b', 'k', new AbortController().signal).catch((e: unknown) => e);
+  };
+
+  it("a bare 403 with an SSE-C key is the object's key, one transfer's failure, not the source's credentials", async () => {
+    const out = explainS3Error(await refusedBy(403, 'Forbidden'), { url: 's3://b/k', endpoint: 'http://dst:9000', sourceEndpoint: 'http://src:9000', customerKey: true });
+    expect(out).toBeInstanceOf(TransferError);
+    expect(out).not.toBeInstanceOf(FatalError);
+    expect((out as Error).message).toMatch(/sse-c-key/);
+  });
+
+  it("without a key, a HEAD's bare 403 on the source stops the run naming the --source-* flags", async () => {
+    const out = explainS3Error(await refusedBy(403, 'Forbidden'), { url: 's3://b/k', endpoint: 'http://dst:9000', sourceEndpoint: 'http://src:9000' });
+    expect(out).toBeInstanceOf(FatalError);
+    expect((out as Error).message).toMatch(/--source-profile/);
   });
 });
