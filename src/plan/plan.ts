@@ -74,6 +74,8 @@ export async function planCopy(src: Location, dst: Location, opts: PlanOptions, 
   checkVersionId(src, opts);
   if (src.kind === 'stdin') {
     if (dst.kind !== 's3') throw new UsageError(`'-' (standard input) can only be copied to s3://bucket/key`);
+    // One stream, not a tree: `cp -r -` or `sync -` would otherwise quietly upload it as one object.
+    if (opts.recursive) throw new UsageError(`'-' (standard input) is one stream, not a tree: use cp without -r (sync needs a directory or prefix)`);
     if (dst.key === '' || dst.key.endsWith('/')) {
       throw new UsageError(`standard input needs a full key: write s3://${dst.bucket}/${dst.key}NAME`);
     }

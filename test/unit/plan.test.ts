@@ -184,6 +184,7 @@ describe('planCopy', () => {
     ['s3://bkt/k/', 's3://ccc/', {}, /is a prefix, not an object: use -r/],
     ['data/a.txt', 'elsewhere', {}, /are local: one side must be s3/],
     ['-', 's3://bkt/p/', {}, /standard input needs a full key/],
+    ['-', 's3://bkt/p/x', { recursive: true }, /standard input\) is one stream, not a tree/],
     ['s3://bkt/k/..', 'out/', {}, /its last segment '\.\.' is not a file name/],
     ['s3://bkt/k/.', 'out/', {}, /its last segment '\.' is not a file name/],
     ['s3://bkt/k/', '-', { recursive: true }, /-r cannot write to standard output/],
